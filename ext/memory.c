@@ -1,0 +1,50 @@
+/*
+** Persistent memory for AI agents, as a SQLite loadable extension.
+**
+**   make                      # builds dist/memory.so
+**   sqlite3> .load ./dist/memory
+**   sqlite3> CREATE VIRTUAL TABLE mem USING memory;
+**
+** This file is the entry point: it registers the `memory` module and the
+** SQL functions. See memory_internal.h for how the rest is split.
+*/
+#include "memory_internal.h"
+SQLITE_EXTENSION_INIT1
+
+#include <curl/curl.h>
+
+static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  (void)argv;
+  sqlite3_result_text(ctx, MEMORY_VERSION, -1, SQLITE_STATIC);
+}
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
+                        const sqlite3_api_routines *pApi) {
+  static int curlReady = 0;
+  int rc;
+  SQLITE_EXTENSION_INIT2(pApi);
+  if (sqlite3_libversion_number() < 3038000) {
+    *pzErrMsg = sqlite3_mprintf("memory: needs SQLite 3.38 or later, this is %s",
+                                sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
+  /* Once per process, before any thread could use libcurl. */
+  if (!curlReady) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      *pzErrMsg = sqlite3_mprintf("memory: libcurl failed to initialise");
+      return SQLITE_ERROR;
+    }
+    curlReady = 1;
+  }
+  rc = sqlite3_create_function(db, "memory_version", 0,
+                               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                               0, versionFunc, 0, 0);
+  if (rc == SQLITE_OK) rc = memRegisterNameFunctions(db);
+  if (rc == SQLITE_OK) rc = memRegisterLocalFunctions(db);
+  if (rc == SQLITE_OK) rc = memRegisterModule(db);
+  return rc;
+}

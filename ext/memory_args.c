@@ -1,0 +1,354 @@
+/*
+** CREATE VIRTUAL TABLE arguments: parsing, validation, and storage.
+**
+** Arguments are `name=value` (value bare or in single quotes). xCreate
+** parses them once and stores the resolved settings (defaults filled in,
+** $BOTWIRE_URL read) in the shadow table "<name>_config"; xConnect loads
+** them from there, so a reopened database behaves as it did when created.
+*/
+#include "memory_internal.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_REMOTE_URL "https://botwire.dev"
+
+typedef enum { ARG_REMOTE, ARG_LOCAL, ARG_BOTH } ArgMode;
+
+/* One integer argument: its name, where it lives, its range and mode. */
+typedef struct IntArg {
+  const char *zName;
+  size_t offset;
+  sqlite3_int64 min, max, dflt;
+  int isInt; /* stored as int (1) or sqlite3_int64 (0) */
+  ArgMode mode;
+} IntArg;
+
+static const IntArg aIntArg[] = {
+    {"max_value_bytes", offsetof(MemSettings, maxValueBytes), 1, 1000000000,
+     100000, 0, ARG_BOTH},
+    {"max_namespace_bytes", offsetof(MemSettings, maxNamespaceBytes), 0,
+     (sqlite3_int64)1 << 50, 52428800, 0, ARG_LOCAL},
+    {"max_writes_per_day", offsetof(MemSettings, maxWritesPerDay), 0,
+     (sqlite3_int64)1 << 50, 1000, 0, ARG_LOCAL},
+    {"timeout_ms", offsetof(MemSettings, timeoutMs), 1, 3600000, 10000, 1,
+     ARG_REMOTE},
+    {"retries", offsetof(MemSettings, retries), 0, 20, 3, 1, ARG_REMOTE},
+    {"concurrency", offsetof(MemSettings, concurrency), 1, 256, 16, 1,
+     ARG_REMOTE},
+};
+#define N_INT_ARG ((int)(sizeof(aIntArg) / sizeof(aIntArg[0])))
+
+static void intArgSet(MemSettings *p, const IntArg *a, sqlite3_int64 v) {
+  char *base = (char *)p;
+  if (a->isInt) {
+    *(int *)(base + a->offset) = (int)v;
+  } else {
+    *(sqlite3_int64 *)(base + a->offset) = v;
+  }
+}
+
+static sqlite3_int64 intArgGet(const MemSettings *p, const IntArg *a) {
+  const char *base = (const char *)p;
+  if (a->isInt) return *(const int *)(base + a->offset);
+  return *(const sqlite3_int64 *)(base + a->offset);
+}
+
+void memSettingsClear(MemSettings *p) {
+  sqlite3_free(p->zUrl);
+  sqlite3_free(p->zToken);
+  memset(p, 0, sizeof(*p));
+}
+
+static void settingsDefaults(MemSettings *p) {
+  int i;
+  memset(p, 0, sizeof(*p));
+  for (i = 0; i < N_INT_ARG; i++) intArgSet(p, &aIntArg[i], aIntArg[i].dflt);
+}
+
+/* True if z[0..n) holds a byte a header or URL must never carry. */
+static int hasControlByte(const char *z, int n) {
+  int i;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)z[i];
+    if (c < 0x20 || c == 0x7f) return 1;
+  }
+  return 0;
+}
+
+/* Check a remote base URL; return an error message or NULL. The URL is the
+** prefix of every request path, so anything that would let a name escape
+** the path (query, fragment, spaces, control bytes) is refused here. */
+static char *checkUrl(const char *z) {
+  int n = (int)strlen(z);
+  const char *zHost;
+  if (strncmp(z, "http://", 7) == 0) {
+    zHost = z + 7;
+  } else if (strncmp(z, "https://", 8) == 0) {
+    zHost = z + 8;
+  } else {
+    return sqlite3_mprintf(
+        "memory: remote URL '%s' must start with http:// or https://", z);
+  }
+  if (hasControlByte(z, n) || strpbrk(z, " ?#\\\"<>") != 0) {
+    return sqlite3_mprintf(
+        "memory: remote URL must not contain spaces, control characters, "
+        "'?', '#', '\\', '\"', '<' or '>'; give a plain base URL such as "
+        "http://127.0.0.1:8000");
+  }
+  if (zHost[0] == 0 || zHost[0] == '/') {
+    return sqlite3_mprintf("memory: remote URL '%s' has no host", z);
+  }
+  return 0;
+}
+
+/* Unquote a bare or 'quoted' value into new memory. */
+static char *unquote(const char *z, int n) {
+  char *zOut;
+  int i, j;
+  if (n >= 2 && (z[0] == '\'' || z[0] == '"') && z[n - 1] == z[0]) {
+    char q = z[0];
+    zOut = sqlite3_malloc(n);
+    if (zOut == 0) return 0;
+    for (i = 1, j = 0; i < n - 1; i++) {
+      zOut[j++] = z[i];
+      if (z[i] == q && z[i + 1] == q) i++;
+    }
+    zOut[j] = 0;
+    return zOut;
+  }
+  return sqlite3_mprintf("%.*s", n, z);
+}
+
+static const char *trim(const char *z, int *pn) {
+  int n = *pn;
+  while (n > 0 && (z[0] == ' ' || z[0] == '\t' || z[0] == '\n')) z++, n--;
+  while (n > 0 && (z[n - 1] == ' ' || z[n - 1] == '\t' || z[n - 1] == '\n')) n--;
+  *pn = n;
+  return z;
+}
+
+static int parseInt(const char *z, sqlite3_int64 *pOut) {
+  sqlite3_int64 v = 0;
+  if (*z == 0) return 0;
+  for (; *z; z++) {
+    if (*z < '0' || *z > '9') return 0;
+    if (v > ((sqlite3_int64)1 << 55)) return 0;
+    v = v * 10 + (*z - '0');
+  }
+  *pOut = v;
+  return 1;
+}
+
+/* Parse argv[3..argc) of xCreate into *p. Two passes: the first finds
+** `remote`, so that mode-specific arguments can be checked in the second. */
+int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
+                     char **pzErr) {
+  int i, k;
+  char *zRemote = 0;
+  settingsDefaults(p);
+  for (i = 3; i < argc; i++) {
+    int n = (int)strlen(argv[i]);
+    const char *z = trim(argv[i], &n);
+    if (n == 6 && strncmp(z, "remote", 6) == 0) p->isRemote = 1;
+    if (n > 6 && strncmp(z, "remote", 6) == 0) {
+      int m = 6;
+      while (z[m] == ' ') m++;
+      if (z[m] == '=') p->isRemote = 1;
+    }
+  }
+  for (i = 3; i < argc; i++) {
+    int n = (int)strlen(argv[i]);
+    const char *z = trim(argv[i], &n);
+    const char *zEq = memchr(z, '=', n);
+    int nName = zEq ? (int)(zEq - z) : n;
+    int nVal = zEq ? n - nName - 1 : 0;
+    const char *zVal = zEq ? zEq + 1 : 0;
+    char *zValue = 0;
+    const char *zName = trim(z, &nName);
+    if (zEq) zVal = trim(zVal, &nVal);
+    if (nName == 0) {
+      if (n == 0) continue; /* "memory()" passes one empty argument */
+      *pzErr = sqlite3_mprintf("memory: argument '%s' has no name", argv[i]);
+      goto error;
+    }
+    if (zEq) {
+      zValue = unquote(zVal, nVal);
+      if (zValue == 0) goto nomem;
+    }
+    if (nName == 6 && strncmp(zName, "remote", 6) == 0) {
+      sqlite3_free(zRemote);
+      zRemote = zValue;
+      continue;
+    }
+    if (nName == 5 && strncmp(zName, "token", 5) == 0) {
+      if (!p->isRemote) goto remoteOnly;
+      if (zValue == 0 || zValue[0] == 0 ||
+          hasControlByte(zValue, (int)strlen(zValue))) {
+        *pzErr = sqlite3_mprintf(
+            "memory: token must be non-empty and free of control "
+            "characters (CR, LF, tab ...)");
+        sqlite3_free(zValue);
+        goto error;
+      }
+      sqlite3_free(p->zToken);
+      p->zToken = zValue;
+      continue;
+    }
+    for (k = 0; k < N_INT_ARG; k++) {
+      const IntArg *a = &aIntArg[k];
+      sqlite3_int64 v;
+      if ((int)strlen(a->zName) != nName || strncmp(a->zName, zName, nName))
+        continue;
+      if (a->mode == ARG_REMOTE && !p->isRemote) {
+        sqlite3_free(zValue);
+        goto remoteOnly;
+      }
+      if (a->mode == ARG_LOCAL && p->isRemote) {
+        *pzErr = sqlite3_mprintf(
+            "memory: %s applies to local tables only; the hosted service "
+            "enforces its own quotas",
+            a->zName);
+        sqlite3_free(zValue);
+        goto error;
+      }
+      if (zValue == 0 || !parseInt(zValue, &v) || v < a->min || v > a->max) {
+        *pzErr = sqlite3_mprintf(
+            "memory: %s must be a whole number from %lld to %lld, not '%s'",
+            a->zName, a->min, a->max, zValue ? zValue : "");
+        sqlite3_free(zValue);
+        goto error;
+      }
+      intArgSet(p, a, v);
+      sqlite3_free(zValue);
+      break;
+    }
+    if (k < N_INT_ARG) continue;
+    *pzErr = sqlite3_mprintf(
+        "memory: unknown argument '%.*s'; known: remote, token, "
+        "max_value_bytes, max_namespace_bytes, max_writes_per_day, "
+        "timeout_ms, retries, concurrency",
+        nName, zName);
+    sqlite3_free(zValue);
+    goto error;
+
+  remoteOnly:
+    *pzErr = sqlite3_mprintf(
+        "memory: %.*s applies to remote tables only; add remote='<url>'",
+        nName, zName);
+    goto error;
+  }
+
+  if (p->isRemote) {
+    const char *zUrl = zRemote && zRemote[0] ? zRemote : getenv("BOTWIRE_URL");
+    char *zCheck;
+    int n;
+    if (zUrl == 0 || zUrl[0] == 0) zUrl = DEFAULT_REMOTE_URL;
+    zCheck = checkUrl(zUrl);
+    if (zCheck) {
+      *pzErr = zCheck;
+      goto error;
+    }
+    n = (int)strlen(zUrl);
+    while (n > 0 && zUrl[n - 1] == '/') n--;
+    p->zUrl = sqlite3_mprintf("%.*s", n, zUrl);
+    if (p->zUrl == 0) goto nomem;
+  }
+  sqlite3_free(zRemote);
+  return SQLITE_OK;
+
+nomem:
+  sqlite3_free(zRemote);
+  memSettingsClear(p);
+  return SQLITE_NOMEM;
+error:
+  sqlite3_free(zRemote);
+  memSettingsClear(p);
+  return SQLITE_ERROR;
+}
+
+/* Store settings in "<name>_config" (created by the caller's schema). */
+int memSettingsSave(sqlite3 *db, const char *zSchema, const char *zName,
+                    const MemSettings *p, char **pzErr) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql;
+  int rc, k;
+  zSql = sqlite3_mprintf(
+      "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(name, value) VALUES (?, ?)",
+      zSchema, zName);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) goto done;
+#define SAVE_TEXT(N, V)                                    \
+  sqlite3_bind_text(pStmt, 1, N, -1, SQLITE_STATIC);       \
+  sqlite3_bind_text(pStmt, 2, V, -1, SQLITE_TRANSIENT);    \
+  sqlite3_step(pStmt);                                     \
+  if ((rc = sqlite3_reset(pStmt)) != SQLITE_OK) goto done;
+  SAVE_TEXT("mode", p->isRemote ? "remote" : "local");
+  if (p->zUrl) { SAVE_TEXT("remote", p->zUrl); }
+  if (p->zToken) { SAVE_TEXT("token", p->zToken); }
+#undef SAVE_TEXT
+  for (k = 0; k < N_INT_ARG; k++) {
+    const IntArg *a = &aIntArg[k];
+    if (a->mode == ARG_REMOTE && !p->isRemote) continue;
+    if (a->mode == ARG_LOCAL && p->isRemote) continue;
+    sqlite3_bind_text(pStmt, 1, a->zName, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 2, intArgGet(p, a));
+    sqlite3_step(pStmt);
+    if ((rc = sqlite3_reset(pStmt)) != SQLITE_OK) goto done;
+  }
+done:
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("memory: cannot store settings: %s",
+                             sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Load settings stored by memSettingsSave. */
+int memSettingsLoad(sqlite3 *db, const char *zSchema, const char *zName,
+                    MemSettings *p, char **pzErr) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql;
+  int rc, k;
+  settingsDefaults(p);
+  zSql = sqlite3_mprintf("SELECT name, value FROM \"%w\".\"%w_config\"",
+                         zSchema, zName);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("memory: cannot read the settings of '%s': %s",
+                             zName, sqlite3_errmsg(db));
+    return rc;
+  }
+  while (sqlite3_step(pStmt) == SQLITE_ROW) {
+    const char *zKey = (const char *)sqlite3_column_text(pStmt, 0);
+    const char *zVal = (const char *)sqlite3_column_text(pStmt, 1);
+    if (zKey == 0 || zVal == 0) continue;
+    if (strcmp(zKey, "mode") == 0) {
+      p->isRemote = strcmp(zVal, "remote") == 0;
+    } else if (strcmp(zKey, "remote") == 0) {
+      p->zUrl = sqlite3_mprintf("%s", zVal);
+    } else if (strcmp(zKey, "token") == 0) {
+      p->zToken = sqlite3_mprintf("%s", zVal);
+    } else {
+      for (k = 0; k < N_INT_ARG; k++) {
+        if (strcmp(zKey, aIntArg[k].zName) == 0) {
+          intArgSet(p, &aIntArg[k], sqlite3_column_int64(pStmt, 1));
+        }
+      }
+    }
+  }
+  rc = sqlite3_finalize(pStmt);
+  if (rc == SQLITE_OK && p->isRemote && p->zUrl == 0) rc = SQLITE_CORRUPT;
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("memory: the settings of '%s' are unreadable",
+                             zName);
+    memSettingsClear(p);
+  }
+  return rc;
+}

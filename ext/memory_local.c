@@ -1,0 +1,862 @@
+/*
+** Local backend: rows live in the shadow table "<name>_data", quotas are
+** kept by the triggers of sql/local_triggers.sql.
+**
+** Query plan (shared by xBestIndex and xFilter)
+** ----------------------------------------------
+** xBestIndex turns the usable constraints and ORDER BY into the tail of a
+** SELECT on "<name>_data" and hands it over as idxStr, so the plan reads
+** plainly in EXPLAIN QUERY PLAN, e.g.
+**     WHERE namespace = :a1 AND key = :a2
+** xFilter prepares "SELECT ... FROM <name>_data " || idxStr (cached) and
+** binds each named parameter from argv:
+**     :aN    argv[N-1] as is (=, <, <=, >, >=, LIMIT, OFFSET)
+**     :inN   argv[N-1] is an IN list consumed whole (sqlite3_vtab_in), bound
+**            as a JSON array of its values' text and read by json_each
+**     :llN / :lhN   lower / upper bound of the literal prefix of the LIKE
+**            pattern argv[N-1] (the LIKE itself is still checked by SQLite)
+**     :glN / :ghN   the same for a GLOB pattern
+** idxNum is a bitmask of the columns to fetch:
+*/
+#define PLAN_VALUE 0x01      /* the query reads `value` */
+#define PLAN_CREATED_AT 0x02 /* the query reads `created_at` */
+
+#include "memory_internal.h"
+#include "memory_sql.h" /* generated from sql/ by the Makefile */
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_CACHE_SIZE 8
+
+/* Statements of the write path, prepared once per table. */
+enum {
+  W_INSERT,         /* plain INSERT: a duplicate is a constraint error */
+  W_INSERT_REPLACE, /* INSERT OR REPLACE: upsert, UPDATE triggers fire */
+  W_INSERT_IGNORE,  /* INSERT OR IGNORE: keep the old row */
+  W_UPDATE,
+  W_DELETE,
+  W_DELETE_OTHER,   /* UPDATE OR REPLACE: drop the row in the way first */
+  W_FIND,           /* rowid of (namespace, key) */
+  W_COUNT
+};
+
+typedef struct CachedStmt {
+  int idxNum;
+  char *zPlan;
+  sqlite3_stmt *pStmt;
+} CachedStmt;
+
+typedef struct LocalState {
+  sqlite3_stmt *aWrite[W_COUNT];
+  CachedStmt aCache[STMT_CACHE_SIZE];
+  int iNextEvict;
+} LocalState;
+
+typedef struct LocalCursor {
+  sqlite3_vtab_cursor base;
+  sqlite3_stmt *pStmt;
+  int ownsStmt; /* pStmt is not in the cache: finalize it on close */
+  int eof;
+} LocalCursor;
+
+/* Columns of the cursor's SELECT; see readSql(). */
+#define SEL_ID 0
+#define SEL_NAMESPACE 1
+#define SEL_KEY 2
+#define SEL_VALUE 3
+#define SEL_UPDATED_AT 4
+#define SEL_CREATED_AT 5
+
+/* ---------------------------------------------------------------------- */
+/* Schema: the sql/ templates with {S} and {T} filled in.                 */
+
+/* Replace {S} by the schema name and {T} by the table name, both escaped
+** for use inside a "quoted identifier". */
+static char *expandTemplate(const char *zTemplate, const char *zSchema,
+                            const char *zName) {
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  const char *z;
+  for (z = zTemplate; *z; z++) {
+    if (z[0] == '{' && (z[1] == 'S' || z[1] == 'T') && z[2] == '}') {
+      sqlite3_str_appendf(pOut, "%w", z[1] == 'S' ? zSchema : zName);
+      z += 2;
+    } else {
+      sqlite3_str_appendchar(pOut, 1, *z);
+    }
+  }
+  return sqlite3_str_finish(pOut);
+}
+
+static int execTemplate(MemVtab *p, const char *zTemplate, char **pzErr) {
+  char *zSql = expandTemplate(zTemplate, p->zSchema, p->zName);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK && pzErr) {
+    *pzErr = sqlite3_mprintf("memory: cannot build the backing tables of "
+                             "'%s': %s",
+                             p->zName, sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+static int dropTriggersAndViews(MemVtab *p) {
+  char *zSql = sqlite3_mprintf(
+      "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_insert\";"
+      "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_update\";"
+      "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_delete\";"
+      "DROP VIEW IF EXISTS \"%w\".\"%w_usage\";"
+      "DROP VIEW IF EXISTS \"%w\".\"%w_limits\";",
+      p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema, p->zName,
+      p->zSchema, p->zName, p->zSchema, p->zName);
+  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  return rc;
+}
+
+static void finalizeAll(LocalState *s) {
+  int i;
+  for (i = 0; i < W_COUNT; i++) {
+    sqlite3_finalize(s->aWrite[i]);
+    s->aWrite[i] = 0;
+  }
+  for (i = 0; i < STMT_CACHE_SIZE; i++) {
+    sqlite3_finalize(s->aCache[i].pStmt);
+    sqlite3_free(s->aCache[i].zPlan);
+    memset(&s->aCache[i], 0, sizeof(CachedStmt));
+  }
+}
+
+int memLocalInit(MemVtab *p, int isCreate, char **pzErr) {
+  int rc;
+  LocalState *s = sqlite3_malloc(sizeof(*s));
+  if (s == 0) return SQLITE_NOMEM;
+  memset(s, 0, sizeof(*s));
+  p->pState = s;
+  if (!isCreate) return SQLITE_OK;
+  rc = execTemplate(p, memSqlLocalTables, pzErr);
+  if (rc == SQLITE_OK) rc = execTemplate(p, memSqlLocalTriggers, pzErr);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(s);
+    p->pState = 0;
+  }
+  return rc;
+}
+
+static int localDisconnect(sqlite3_vtab *pVtab) {
+  MemVtab *p = (MemVtab *)pVtab;
+  LocalState *s = p->pState;
+  if (s) {
+    finalizeAll(s);
+    sqlite3_free(s);
+    p->pState = 0;
+  }
+  return SQLITE_OK;
+}
+
+static int localDestroy(sqlite3_vtab *pVtab) {
+  MemVtab *p = (MemVtab *)pVtab;
+  char *zSql;
+  int rc;
+  finalizeAll(p->pState);
+  rc = dropTriggersAndViews(p);
+  if (rc != SQLITE_OK) return rc;
+  zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_data\";"
+                         "DROP TABLE IF EXISTS \"%w\".\"%w_quota\";",
+                         p->zSchema, p->zName, p->zSchema, p->zName);
+  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) localDisconnect(pVtab);
+  return rc;
+}
+
+/* Triggers and views carry the table's name, and ALTER TABLE would only
+** patch the table names inside them: drop them, rename the tables, and
+** create them again under the new name. */
+static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
+  MemVtab *p = (MemVtab *)pVtab;
+  char *zSql;
+  int rc;
+  finalizeAll(p->pState);
+  rc = dropTriggersAndViews(p);
+  if (rc != SQLITE_OK) return rc;
+  zSql = sqlite3_mprintf(
+      "ALTER TABLE \"%w\".\"%w_data\" RENAME TO \"%w_data\";"
+      "ALTER TABLE \"%w\".\"%w_quota\" RENAME TO \"%w_quota\";",
+      p->zSchema, p->zName, zNew, p->zSchema, p->zName, zNew);
+  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) rc = memRenameConfig(p, zNew);
+  if (rc == SQLITE_OK) rc = execTemplate(p, memSqlLocalTriggers, 0);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Planning.                                                              */
+
+static const char *columnName(int iCol) {
+  switch (iCol) {
+    case MEM_COL_NAMESPACE: return "namespace";
+    case MEM_COL_KEY: return "key";
+    case MEM_COL_VALUE: return "value";
+    case MEM_COL_UPDATED_AT: return "updated_at";
+    default: return "created_at";
+  }
+}
+
+static const char *comparison(int op) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
+    case SQLITE_INDEX_CONSTRAINT_GT: return ">";
+    case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
+    case SQLITE_INDEX_CONSTRAINT_LT: return "<";
+    case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
+    default: return 0;
+  }
+}
+
+static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  sqlite3_str *pPlan = sqlite3_str_new(0);
+  int i, nArg = 0, iLimit = -1, iOffset = -1;
+  int nsEq = 0, nsRange = 0, keyEq = 0, otherRange = 0;
+  const char *zSep = "WHERE ";
+  double rows;
+  (void)pVtab;
+
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    int iCol = c->iColumn, op = c->op;
+    const char *zCmp = comparison(op);
+    const char *zColl;
+    if (!c->usable) continue;
+    if (op == SQLITE_INDEX_CONSTRAINT_LIMIT) { iLimit = i; continue; }
+    if (op == SQLITE_INDEX_CONSTRAINT_OFFSET) { iOffset = i; continue; }
+    if (iCol < 0 || iCol == MEM_COL_VALUE) continue;
+    zColl = sqlite3_vtab_collation(pInfo, i);
+    if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
+
+    if (op == SQLITE_INDEX_CONSTRAINT_LIKE || op == SQLITE_INDEX_CONSTRAINT_GLOB) {
+      char cKind = op == SQLITE_INDEX_CONSTRAINT_LIKE ? 'l' : 'g';
+      if (iCol != MEM_COL_NAMESPACE && iCol != MEM_COL_KEY) continue;
+      /* Only the prefix range is pushed down; SQLite still checks the
+      ** pattern itself (omit stays 0). */
+      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
+      sqlite3_str_appendf(pPlan, "%s%s >= :%cl%d AND %s < :%ch%d", zSep,
+                          columnName(iCol), cKind, nArg, columnName(iCol),
+                          cKind, nArg);
+      if (iCol == MEM_COL_NAMESPACE) nsRange = 1; else otherRange = 1;
+    } else if (zCmp == 0) {
+      continue;
+    } else if (op == SQLITE_INDEX_CONSTRAINT_EQ && sqlite3_vtab_in(pInfo, i, -1)) {
+      sqlite3_vtab_in(pInfo, i, 1);
+      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
+      pInfo->aConstraintUsage[i].omit = 1;
+      sqlite3_str_appendf(pPlan, "%s%s IN (SELECT value FROM json_each(:in%d))",
+                          zSep, columnName(iCol), nArg);
+      if (iCol == MEM_COL_NAMESPACE) nsEq = 1;
+      if (iCol == MEM_COL_KEY) keyEq = 1;
+    } else {
+      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
+      pInfo->aConstraintUsage[i].omit = 1;
+      sqlite3_str_appendf(pPlan, "%s%s %s :a%d", zSep, columnName(iCol), zCmp,
+                          nArg);
+      if (op == SQLITE_INDEX_CONSTRAINT_EQ && iCol == MEM_COL_NAMESPACE) nsEq = 1;
+      else if (op == SQLITE_INDEX_CONSTRAINT_EQ && iCol == MEM_COL_KEY) keyEq = 1;
+      else if (iCol == MEM_COL_NAMESPACE) nsRange = 1;
+      else otherRange = 1;
+    }
+    zSep = " AND ";
+  }
+
+  /* ORDER BY on any of the scalar columns is done by the backing query, so
+  ** SQLite can go on to offer LIMIT/OFFSET. */
+  if (pInfo->nOrderBy > 0) {
+    int ok = 1;
+    for (i = 0; i < pInfo->nOrderBy; i++) {
+      int iCol = pInfo->aOrderBy[i].iColumn;
+      if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_CREATED_AT) ok = 0;
+    }
+    if (ok) {
+      sqlite3_str_appendall(pPlan, " ORDER BY ");
+      for (i = 0; i < pInfo->nOrderBy; i++) {
+        sqlite3_str_appendf(pPlan, "%s%s%s", i ? ", " : "",
+                            columnName(pInfo->aOrderBy[i].iColumn),
+                            pInfo->aOrderBy[i].desc ? " DESC" : "");
+      }
+      pInfo->orderByConsumed = 1;
+    }
+  }
+  if (iLimit >= 0) {
+    pInfo->aConstraintUsage[iLimit].argvIndex = ++nArg;
+    sqlite3_str_appendf(pPlan, " LIMIT :a%d", nArg);
+  }
+  if (iOffset >= 0) {
+    if (iLimit < 0) sqlite3_str_appendall(pPlan, " LIMIT -1");
+    pInfo->aConstraintUsage[iOffset].argvIndex = ++nArg;
+    pInfo->aConstraintUsage[iOffset].omit = 1; /* or SQLite skips again */
+    sqlite3_str_appendf(pPlan, " OFFSET :a%d", nArg);
+  }
+
+  /* Costs fall with each usable constraint; a (namespace, key) match is a
+  ** unique index seek, a namespace match a range of the index. */
+  if (nsEq && keyEq) {
+    rows = 1;
+    pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
+  } else if (nsEq) {
+    rows = 1000;
+  } else if (nsRange) {
+    rows = 100000;
+  } else {
+    rows = 1000000;
+  }
+  pInfo->estimatedCost = rows + 10;
+  if (keyEq && !nsEq) rows /= 100;
+  if (otherRange) rows /= 4;
+  pInfo->estimatedRows = (sqlite3_int64)(rows < 1 ? 1 : rows);
+
+  pInfo->idxNum = 0;
+  if (pInfo->colUsed & ((sqlite3_uint64)1 << MEM_COL_VALUE)) pInfo->idxNum |= PLAN_VALUE;
+  if (pInfo->colUsed & ((sqlite3_uint64)1 << MEM_COL_CREATED_AT)) pInfo->idxNum |= PLAN_CREATED_AT;
+  if (sqlite3_str_errcode(pPlan) != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pPlan));
+    return SQLITE_NOMEM;
+  }
+  /* An empty plan (a full scan) still needs a string: finish gives NULL. */
+  if (sqlite3_str_length(pPlan) == 0) sqlite3_str_appendall(pPlan, "SCAN");
+  pInfo->idxStr = sqlite3_str_finish(pPlan);
+  if (pInfo->idxStr == 0) return SQLITE_NOMEM;
+  pInfo->needToFreeIdxStr = 1;
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reading.                                                               */
+
+static char *readSql(MemVtab *p, int idxNum, const char *zPlan) {
+  return sqlite3_mprintf(
+      "SELECT id, namespace, key, %s, updated_at, %s FROM \"%w\".\"%w_data\" %s",
+      (idxNum & PLAN_VALUE) ? "value" : "NULL",
+      (idxNum & PLAN_CREATED_AT) ? "created_at" : "NULL", p->zSchema, p->zName,
+      strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
+}
+
+/* A prepared statement for the plan: from the cache when it is free, else
+** a fresh one, cached unless the cached one is in use by another cursor. */
+static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
+                         sqlite3_stmt **ppStmt, int *pOwned) {
+  LocalState *s = p->pState;
+  CachedStmt *slot = 0;
+  char *zSql;
+  int i, rc;
+  if (zPlan == 0) zPlan = "";
+  for (i = 0; i < STMT_CACHE_SIZE; i++) {
+    CachedStmt *c = &s->aCache[i];
+    if (c->pStmt && c->idxNum == idxNum && strcmp(c->zPlan, zPlan) == 0) {
+      if (!sqlite3_stmt_busy(c->pStmt)) {
+        *ppStmt = c->pStmt;
+        *pOwned = 0;
+        return SQLITE_OK;
+      }
+      slot = c; /* busy: a self-join; use a private statement */
+    }
+  }
+  zSql = readSql(p, idxNum, zPlan);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (slot) {
+    *pOwned = 1;
+    return SQLITE_OK;
+  }
+  slot = &s->aCache[s->iNextEvict];
+  if (slot->pStmt && sqlite3_stmt_busy(slot->pStmt)) {
+    *pOwned = 1;
+    return SQLITE_OK;
+  }
+  s->iNextEvict = (s->iNextEvict + 1) % STMT_CACHE_SIZE;
+  sqlite3_finalize(slot->pStmt);
+  sqlite3_free(slot->zPlan);
+  slot->zPlan = sqlite3_mprintf("%s", zPlan);
+  if (slot->zPlan == 0) {
+    slot->pStmt = 0;
+    sqlite3_finalize(*ppStmt);
+    return SQLITE_NOMEM;
+  }
+  slot->idxNum = idxNum;
+  slot->pStmt = *ppStmt;
+  *pOwned = 0;
+  return SQLITE_OK;
+}
+
+/* Append v as a JSON string (its text form) to pOut. */
+static void appendJsonString(sqlite3_str *pOut, sqlite3_value *v) {
+  const unsigned char *z = sqlite3_value_text(v);
+  int n = sqlite3_value_bytes(v), i;
+  sqlite3_str_appendchar(pOut, 1, '"');
+  for (i = 0; i < n; i++) {
+    unsigned char c = z[i];
+    if (c == '"' || c == '\\') {
+      sqlite3_str_appendchar(pOut, 1, '\\');
+      sqlite3_str_appendchar(pOut, 1, (char)c);
+    } else if (c < 0x20) {
+      sqlite3_str_appendf(pOut, "\\u%04x", c);
+    } else {
+      sqlite3_str_appendchar(pOut, 1, (char)c);
+    }
+  }
+  sqlite3_str_appendchar(pOut, 1, '"');
+}
+
+/* Bind an IN list, consumed whole, as a JSON array of its values' text. */
+static int bindInList(sqlite3_stmt *pStmt, int iParam, sqlite3_value *pList) {
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  sqlite3_value *v = 0;
+  int rc, first = 1;
+  char *zJson;
+  sqlite3_str_appendchar(pOut, 1, '[');
+  for (rc = sqlite3_vtab_in_first(pList, &v); rc == SQLITE_OK && v;
+       rc = sqlite3_vtab_in_next(pList, &v)) {
+    if (sqlite3_value_type(v) == SQLITE_NULL) continue; /* never equal */
+    if (!first) sqlite3_str_appendchar(pOut, 1, ',');
+    appendJsonString(pOut, v);
+    first = 0;
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+  zJson = sqlite3_str_finish(pOut);
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+    sqlite3_free(zJson);
+    return rc;
+  }
+  if (zJson == 0) return SQLITE_NOMEM;
+  return sqlite3_bind_text(pStmt, iParam, zJson, -1, sqlite3_free);
+}
+
+/* Bind the bounds of the literal prefix of a LIKE ('l') or GLOB ('g')
+** pattern: every match lies in [lo, hi). Names are ASCII below 0x7f, so
+** "\x7f" bounds them all from above. LIKE folds ASCII case: the range runs
+** from the all-upper to past the all-lower form of the prefix. */
+static int bindPatternBound(sqlite3_stmt *pStmt, int iParam, sqlite3_value *v,
+                            char cKind, int isUpper) {
+  const unsigned char *z = sqlite3_value_text(v);
+  int n = sqlite3_value_bytes(v), i;
+  char zBuf[MEM_KEY_MAX + 2];
+  int nPrefix = 0;
+  if (z == 0) return sqlite3_bind_null(pStmt, iParam);
+  for (i = 0; i < n && nPrefix <= MEM_KEY_MAX; i++) {
+    unsigned char c = z[i];
+    if (cKind == 'l' && (c == '%' || c == '_')) break;
+    if (cKind == 'g' && (c == '*' || c == '?' || c == '[')) break;
+    if (c >= 0x7f || c < 0x20) {
+      /* No valid name holds this byte: an empty range. */
+      return sqlite3_bind_text(pStmt, iParam, "\x7f", 1, SQLITE_STATIC);
+    }
+    if (cKind == 'l' && c >= 'a' && c <= 'z' && !isUpper) c -= 32;
+    if (cKind == 'l' && c >= 'A' && c <= 'Z' && isUpper) c += 32;
+    zBuf[nPrefix++] = (char)c;
+  }
+  if (!isUpper) return sqlite3_bind_text(pStmt, iParam, zBuf, nPrefix, SQLITE_TRANSIENT);
+  if (nPrefix == 0 || nPrefix > MEM_KEY_MAX) {
+    return sqlite3_bind_text(pStmt, iParam, "\x7f", 1, SQLITE_STATIC);
+  }
+  zBuf[nPrefix - 1]++; /* below 0x7f, so this stays a valid byte */
+  return sqlite3_bind_text(pStmt, iParam, zBuf, nPrefix, SQLITE_TRANSIENT);
+}
+
+static int bindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv) {
+  int i, n = sqlite3_bind_parameter_count(pStmt), rc = SQLITE_OK;
+  for (i = 1; i <= n && rc == SQLITE_OK; i++) {
+    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
+    int iArg;
+    if (zName == 0 || zName[0] != ':') return SQLITE_ERROR;
+    zName++;
+    if (zName[0] == 'a') {
+      iArg = atoi(zName + 1);
+      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
+      rc = sqlite3_bind_value(pStmt, i, argv[iArg - 1]);
+    } else if (zName[0] == 'i' && zName[1] == 'n') {
+      iArg = atoi(zName + 2);
+      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
+      rc = bindInList(pStmt, i, argv[iArg - 1]);
+    } else if ((zName[0] == 'l' || zName[0] == 'g') &&
+               (zName[1] == 'l' || zName[1] == 'h')) {
+      iArg = atoi(zName + 2);
+      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
+      rc = bindPatternBound(pStmt, i, argv[iArg - 1], zName[0], zName[1] == 'h');
+    } else {
+      return SQLITE_ERROR;
+    }
+  }
+  return rc;
+}
+
+static int localOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
+  LocalCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)pVtab;
+  if (c == 0) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  c->eof = 1;
+  *ppCursor = &c->base;
+  return SQLITE_OK;
+}
+
+static void cursorRelease(LocalCursor *c) {
+  if (c->pStmt) {
+    if (c->ownsStmt) {
+      sqlite3_finalize(c->pStmt);
+    } else {
+      sqlite3_reset(c->pStmt);
+      sqlite3_clear_bindings(c->pStmt);
+    }
+  }
+  c->pStmt = 0;
+  c->ownsStmt = 0;
+}
+
+static int localClose(sqlite3_vtab_cursor *pCur) {
+  cursorRelease((LocalCursor *)pCur);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static int localNext(sqlite3_vtab_cursor *pCur) {
+  LocalCursor *c = (LocalCursor *)pCur;
+  int rc = sqlite3_step(c->pStmt);
+  if (rc == SQLITE_ROW) return SQLITE_OK;
+  c->eof = 1;
+  if (rc == SQLITE_DONE) return SQLITE_OK;
+  rc = sqlite3_reset(c->pStmt);
+  memSetError(pCur->pVtab, "memory: %s", sqlite3_errmsg(((MemVtab *)pCur->pVtab)->db));
+  return rc;
+}
+
+static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
+                       const char *idxStr, int argc, sqlite3_value **argv) {
+  LocalCursor *c = (LocalCursor *)pCur;
+  MemVtab *p = (MemVtab *)pCur->pVtab;
+  int rc;
+  cursorRelease(c);
+  c->eof = 0;
+  rc = planStatement(p, idxNum, idxStr, &c->pStmt, &c->ownsStmt);
+  if (rc == SQLITE_OK) rc = bindPlan(c->pStmt, argc, argv);
+  if (rc != SQLITE_OK) {
+    memSetError(pCur->pVtab, "memory: cannot read '%s': %s", p->zName,
+                sqlite3_errmsg(p->db));
+    c->eof = 1;
+    return rc;
+  }
+  return localNext(pCur);
+}
+
+static int localEof(sqlite3_vtab_cursor *pCur) {
+  return ((LocalCursor *)pCur)->eof;
+}
+
+static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
+  LocalCursor *c = (LocalCursor *)pCur;
+  int iSel;
+  switch (i) {
+    case MEM_COL_NAMESPACE: iSel = SEL_NAMESPACE; break;
+    case MEM_COL_KEY: iSel = SEL_KEY; break;
+    case MEM_COL_VALUE: iSel = SEL_VALUE; break;
+    case MEM_COL_UPDATED_AT: iSel = SEL_UPDATED_AT; break;
+    default: iSel = SEL_CREATED_AT; break;
+  }
+  /* In an UPDATE, columns not assigned are reported as "no change", so
+  ** xUpdate can keep them (and set updated_at itself) without reading. */
+  if (i != MEM_COL_NAMESPACE && i != MEM_COL_KEY && sqlite3_vtab_nochange(ctx)) {
+    return SQLITE_OK;
+  }
+  sqlite3_result_value(ctx, sqlite3_column_value(c->pStmt, iSel));
+  return SQLITE_OK;
+}
+
+static int localRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
+  *pRowid = sqlite3_column_int64(((LocalCursor *)pCur)->pStmt, SEL_ID);
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writing.                                                               */
+
+static const char *const azWriteSql[W_COUNT] = {
+    /* W_INSERT */
+    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    /* W_INSERT_REPLACE: created_at survives unless given (?6) */
+    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
+    "UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
+    "created_at = CASE WHEN ?6 THEN excluded.created_at ELSE created_at END "
+    "RETURNING id",
+    /* W_INSERT_IGNORE */
+    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
+    "NOTHING RETURNING id",
+    /* W_UPDATE: NULL value/created_at mean "unchanged" */
+    "UPDATE \"%w\".\"%w_data\" SET namespace = ?1, key = ?2, "
+    "value = coalesce(?3, value), updated_at = ?4, "
+    "created_at = coalesce(?5, created_at) WHERE id = ?6",
+    /* W_DELETE */
+    "DELETE FROM \"%w\".\"%w_data\" WHERE id = ?1",
+    /* W_DELETE_OTHER */
+    "DELETE FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2 AND "
+    "id <> ?3",
+    /* W_FIND */
+    "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2",
+};
+
+static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
+  LocalState *s = p->pState;
+  if (s->aWrite[i] == 0) {
+    char *zSql = sqlite3_mprintf(azWriteSql[i], p->zSchema, p->zName);
+    int rc;
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->aWrite[i], 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *ppStmt = s->aWrite[i];
+  return SQLITE_OK;
+}
+
+/* Step a write statement to completion; on error copy the real message
+** (a quota trigger's, say) into the vtab, where the user will see it. */
+static int runWrite(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid,
+                    int *pGotRow) {
+  int rc;
+  if (pGotRow) *pGotRow = 0;
+  while ((rc = sqlite3_step(pStmt)) == SQLITE_ROW) {
+    if (pRowid) *pRowid = sqlite3_column_int64(pStmt, 0);
+    if (pGotRow) *pGotRow = 1;
+  }
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if (rc != SQLITE_OK) {
+    const char *zMsg = sqlite3_errmsg(p->db);
+    if (strncmp(zMsg, "memory: ", 8) == 0) {
+      memSetError(&p->base, "%s", zMsg);
+    } else {
+      memSetError(&p->base, "memory: cannot write to '%s': %s", p->zName, zMsg);
+    }
+    /* Under OR IGNORE, SQLite drops a row whose xUpdate reports any
+    ** constraint error. Duplicates never get here (ON CONFLICT DO NOTHING),
+    ** so this is a quota: report it rather than lose the row silently. */
+    if ((rc & 0xff) == SQLITE_CONSTRAINT &&
+        sqlite3_vtab_on_conflict(p->db) == SQLITE_IGNORE) {
+      rc = SQLITE_ERROR;
+    }
+  }
+  return rc;
+}
+
+/* The rowid of (namespace, key) in *pRowid, or 0 when there is none. */
+static int findRow(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
+                   sqlite3_int64 *pRowid) {
+  sqlite3_stmt *pStmt;
+  int rc = writeStmt(p, W_FIND, &pStmt), got;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, ns);
+  sqlite3_bind_value(pStmt, 2, key);
+  *pRowid = 0;
+  rc = runWrite(p, pStmt, pRowid, &got);
+  return rc;
+}
+
+static int duplicateError(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
+                          const char *zVerb) {
+  memSetError(&p->base,
+              "memory: %s/%s already exists; %s",
+              sqlite3_value_text(ns), sqlite3_value_text(key), zVerb);
+  return SQLITE_CONSTRAINT;
+}
+
+static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) {
+  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
+  sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
+  int conflict = sqlite3_vtab_on_conflict(p->db);
+  int which = conflict == SQLITE_REPLACE  ? W_INSERT_REPLACE
+              : conflict == SQLITE_IGNORE ? W_INSERT_IGNORE
+                                          : W_INSERT;
+  double now = memNow();
+  sqlite3_stmt *pStmt;
+  int rc = writeStmt(p, which, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, ns);
+  sqlite3_bind_value(pStmt, 2, key);
+  sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(aCol[MEM_COL_VALUE]),
+                    sqlite3_value_bytes(aCol[MEM_COL_VALUE]), SQLITE_TRANSIENT);
+  /* Times given explicitly (an import) are kept; else now. */
+  if (sqlite3_value_type(upd) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
+  } else {
+    sqlite3_bind_double(pStmt, 4, now);
+  }
+  if (sqlite3_value_type(cre) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
+  } else if (sqlite3_value_type(upd) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(upd));
+  } else {
+    sqlite3_bind_double(pStmt, 5, now);
+  }
+  if (which == W_INSERT_REPLACE) {
+    sqlite3_bind_int(pStmt, 6, sqlite3_value_type(cre) != SQLITE_NULL);
+  }
+  rc = runWrite(p, pStmt, pRowid, 0);
+  if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
+      sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
+    return duplicateError(p, ns, key,
+                          "use INSERT OR REPLACE to overwrite it or INSERT OR "
+                          "IGNORE to keep it");
+  }
+  return rc;
+}
+
+static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol) {
+  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
+  sqlite3_value *val = aCol[MEM_COL_VALUE];
+  sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
+  int conflict = sqlite3_vtab_on_conflict(p->db);
+  sqlite3_int64 iOther = 0;
+  sqlite3_stmt *pStmt;
+  int rc;
+
+  /* Moving onto an existing entry: REPLACE drops it first (through a
+  ** DELETE, so its bytes leave the quota), IGNORE keeps both as they are,
+  ** anything else is a constraint error. */
+  rc = findRow(p, ns, key, &iOther);
+  if (rc != SQLITE_OK) return rc;
+  if (iOther != 0 && iOther != iRowid) {
+    if (conflict == SQLITE_IGNORE) return SQLITE_OK;
+    if (conflict != SQLITE_REPLACE) {
+      return duplicateError(p, ns, key,
+                            "UPDATE OR REPLACE overwrites it, or DELETE it first");
+    }
+    rc = writeStmt(p, W_DELETE_OTHER, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_value(pStmt, 1, ns);
+    sqlite3_bind_value(pStmt, 2, key);
+    sqlite3_bind_int64(pStmt, 3, iRowid);
+    rc = runWrite(p, pStmt, 0, 0);
+    if (rc != SQLITE_OK) return rc;
+  }
+
+  rc = writeStmt(p, W_UPDATE, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, ns);
+  sqlite3_bind_value(pStmt, 2, key);
+  if (!sqlite3_value_nochange(val)) {
+    sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(val),
+                      sqlite3_value_bytes(val), SQLITE_TRANSIENT);
+  }
+  if (!sqlite3_value_nochange(upd) && sqlite3_value_type(upd) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
+  } else {
+    sqlite3_bind_double(pStmt, 4, memNow());
+  }
+  if (!sqlite3_value_nochange(cre) && sqlite3_value_type(cre) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
+  }
+  sqlite3_bind_int64(pStmt, 6, iRowid);
+  return runWrite(p, pStmt, 0, 0);
+}
+
+static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                       sqlite3_int64 *pRowid) {
+  MemVtab *p = (MemVtab *)pVtab;
+  sqlite3_stmt *pStmt;
+  char *zErr;
+  int rc;
+
+  if (argc == 1) { /* DELETE */
+    rc = writeStmt(p, W_DELETE, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_value(pStmt, 1, argv[0]);
+    return runWrite(p, pStmt, 0, 0);
+  }
+
+  /* Every check happens before anything is written. */
+  zErr = memCheckRow(&p->settings, argv[2 + MEM_COL_NAMESPACE],
+                     argv[2 + MEM_COL_KEY],
+                     sqlite3_value_nochange(argv[2 + MEM_COL_VALUE])
+                         ? 0
+                         : argv[2 + MEM_COL_VALUE]);
+  if (zErr) {
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = zErr;
+    return SQLITE_ERROR; /* bad input, not a conflict OR IGNORE may skip */
+  }
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    return localInsert(p, argv + 2, pRowid);
+  }
+  if (sqlite3_value_type(argv[1]) != SQLITE_NULL &&
+      sqlite3_value_int64(argv[1]) != sqlite3_value_int64(argv[0])) {
+    memSetError(pVtab, "memory: the rowid of an entry cannot be changed; "
+                       "change its namespace or key instead");
+    return SQLITE_ERROR;
+  }
+  return localUpdateRow(p, sqlite3_value_int64(argv[0]), argv + 2);
+}
+
+/* memory_quota_error(QUOTA, NAMESPACE, LIMIT): called by the quota
+** triggers when a write would go over QUOTA; always fails, with a
+** constraint error that names the quota, the namespace and the limit. */
+static void quotaErrorFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *zQuota = (const char *)sqlite3_value_text(argv[0]);
+  const char *zNs = (const char *)sqlite3_value_text(argv[1]);
+  sqlite3_int64 limit = sqlite3_value_int64(argv[2]);
+  char *zMsg;
+  (void)argc;
+  if (zQuota && strcmp(zQuota, "max_writes_per_day") == 0) {
+    zMsg = sqlite3_mprintf(
+        "memory: quota max_writes_per_day exceeded for namespace '%s': at most "
+        "%lld writes per UTC day; wait for the next UTC day, or recreate the "
+        "table with a higher max_writes_per_day (0 = no limit)",
+        zNs, limit);
+  } else {
+    zMsg = sqlite3_mprintf(
+        "memory: quota max_namespace_bytes exceeded for namespace '%s': at most "
+        "%lld bytes of values; delete or shorten entries, or recreate the "
+        "table with a higher max_namespace_bytes (0 = no limit)",
+        zNs, limit);
+  }
+  if (zMsg == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_error(ctx, zMsg, -1);
+  sqlite3_result_error_code(ctx, SQLITE_CONSTRAINT);
+  sqlite3_free(zMsg);
+}
+
+int memRegisterLocalFunctions(sqlite3 *db) {
+  /* Not SQLITE_DIRECTONLY: the triggers call it. Harmless from anywhere:
+  ** all it can do is fail. */
+  return sqlite3_create_function(db, "memory_quota_error", 3,
+                                 SQLITE_UTF8 | SQLITE_INNOCUOUS, 0,
+                                 quotaErrorFunc, 0, 0);
+}
+
+const sqlite3_module memLocalBackend = {
+    /* iVersion    */ 3,
+    /* xCreate     */ 0,
+    /* xConnect    */ 0,
+    /* xBestIndex  */ localBestIndex,
+    /* xDisconnect */ localDisconnect,
+    /* xDestroy    */ localDestroy,
+    /* xOpen       */ localOpen,
+    /* xClose      */ localClose,
+    /* xFilter     */ localFilter,
+    /* xNext       */ localNext,
+    /* xEof        */ localEof,
+    /* xColumn     */ localColumn,
+    /* xRowid      */ localRowid,
+    /* xUpdate     */ localUpdate,
+    /* xBegin..    */ 0, 0, 0, 0, 0,
+    /* xRename     */ localRename,
+    /* xSavepoint.. */ 0, 0, 0,
+    /* xShadowName */ 0,
+};

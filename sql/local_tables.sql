@@ -1,0 +1,26 @@
+-- Backing tables of a local `memory` table named {T} in database {S}.
+-- Created once, by CREATE VIRTUAL TABLE. {S} and {T} are replaced by the
+-- quoted-identifier-escaped schema and table names before this runs.
+-- These are shadow tables: in defensive mode only the extension writes them.
+
+-- One row per (namespace, key). The rowid is the virtual table's rowid.
+CREATE TABLE "{S}"."{T}_data"(
+  id INTEGER PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at REAL NOT NULL,
+  created_at REAL NOT NULL,
+  UNIQUE(namespace, key)
+);
+
+-- Running totals per namespace, kept by the triggers in local_triggers.sql,
+-- so a quota check costs one lookup however large the namespace is.
+-- `writes` counts INSERT/UPDATE rows on the UTC day `day` (YYYY-MM-DD).
+CREATE TABLE "{S}"."{T}_quota"(
+  namespace TEXT PRIMARY KEY,
+  bytes INTEGER NOT NULL,
+  keys INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  writes INTEGER NOT NULL
+) WITHOUT ROWID;
