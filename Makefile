@@ -12,6 +12,8 @@ CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
 EXT_FLAGS = -fPIC -shared -Ibuild -Iext $(CURL_CFLAGS)
 LIBS      = -lcurl
 
+ASAN_RUNTIME := $(shell $(CC) -print-file-name=libasan.so)
+
 # Debian's python3, not the first python3 on PATH: pyenv builds cannot load
 # SQLite extensions.
 PYTHON   ?= /usr/bin/python3
@@ -35,8 +37,8 @@ dist/memory.so: $(SOURCES) $(HEADERS)
 
 # The same extension under AddressSanitizer + UBSan; tests load it with
 # libasan preloaded (see tests/conftest.py).
-dist/memory-asan.so: $(SOURCES) $(HEADERS)
-	@mkdir -p dist
+dist/asan/memory.so: $(SOURCES) $(HEADERS)
+	@mkdir -p dist/asan
 	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=all $(WARNINGS) $(EXT_FLAGS) -o $@ $(SOURCES) $(LIBS)
 
@@ -64,14 +66,21 @@ deps:
 	fi
 
 demo: deps dist/memory.so
-	rm -f demo.db
-	sqlite3 demo.db < tests/demo.sql
-	@echo "-- restart: a new sqlite3 process opens the same file --"
-	sqlite3 demo.db < tests/demo_after_restart.sql
+	@rm -f demo.db
+	@echo "== an agent remembers, recalls and forgets (demo.db) =="
+	sqlite3 -echo demo.db < sql/demo.sql
+	@echo "== restart: a new sqlite3 process opens demo.db =="
+	sqlite3 -echo demo.db < sql/demo_restart.sql
+	@echo "== over quota: the statement fails and stores nothing =="
+	@sqlite3 demo.db < sql/demo_quota.sql 2>&1 | tee demo.err; \
+	  grep -q "memory: quota max_writes_per_day exceeded" demo.err; \
+	  status=$$?; rm -f demo.err; exit $$status
+	sqlite3 demo.db < sql/demo_after_quota.sql
 
-test: deps dist/memory.so dist/memory-asan.so
+test: deps dist/memory.so dist/asan/memory.so
 	$(PYTHON) -m pytest -q tests
-	MEMORY_EXT=dist/memory-asan $(PYTHON) -m pytest -q -x tests
+	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
+	  MEMORY_EXT=dist/asan/memory $(PYTHON) -m pytest -q -x tests
 
 clean:
-	rm -rf dist build demo.db
+	rm -rf dist build demo.db demo.err

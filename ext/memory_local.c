@@ -288,6 +288,15 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       pInfo->orderByConsumed = 1;
     }
   }
+  /* LIMIT/OFFSET are offered whenever every WHERE term is on this table,
+  ** consumed or not: apply them only when no row SQLite would still
+  ** filter out, and no order it would still impose, can come after. */
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    int op = pInfo->aConstraint[i].op;
+    if (op == SQLITE_INDEX_CONSTRAINT_LIMIT || op == SQLITE_INDEX_CONSTRAINT_OFFSET) continue;
+    if (!pInfo->aConstraintUsage[i].omit) iLimit = iOffset = -1;
+  }
+  if (pInfo->nOrderBy > 0 && !pInfo->orderByConsumed) iLimit = iOffset = -1;
   if (iLimit >= 0) {
     pInfo->aConstraintUsage[iLimit].argvIndex = ++nArg;
     sqlite3_str_appendf(pPlan, " LIMIT :a%d", nArg);
