@@ -1,0 +1,389 @@
+/*
+** HTTP client for the remote backend; see memory_http.h.
+**
+** The loop is libcurl's multi-app.c: start what may start, perform,
+** collect finished transfers, poll. Connections live in the multi handle's
+** cache, so they are reused across requests and queries of one table.
+*/
+#include "memory_http.h"
+
+#include <curl/curl.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_BASE_MS 50
+#define BACKOFF_MAX_MS 2000
+#define MAX_IDLE_HANDLES 32
+
+struct MemHttp {
+  CURLM *multi;
+  struct curl_slist *headers; /* Content-Type, Expect:, Authorization */
+  int timeoutMs, retries, concurrency;
+  int nActive;
+  int nSent;                  /* attempts started, for tests and benches */
+  CURL *aIdle[MAX_IDLE_HANDLES];
+  int nIdle;
+  MemRequest *pQueueHead, *pQueueTail;
+};
+
+static sqlite3_int64 nowMs(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (sqlite3_int64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int memHttpNew(const MemSettings *s, MemHttp **ppHttp) {
+  MemHttp *p = sqlite3_malloc(sizeof(*p));
+  char *zAuth = 0;
+  *ppHttp = 0;
+  if (p == 0) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->timeoutMs = s->timeoutMs;
+  p->retries = s->retries;
+  p->concurrency = s->concurrency;
+  p->multi = curl_multi_init();
+  if (p->multi == 0) goto nomem;
+  curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->concurrency);
+  curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)s->concurrency);
+  /* An empty Expect: stops libcurl waiting for "100 Continue" on bodies
+  ** over 1 KB, a round trip per large PUT. */
+  p->headers = curl_slist_append(0, "Content-Type: application/json");
+  if (p->headers) p->headers = curl_slist_append(p->headers, "Accept: application/json");
+  if (p->headers) p->headers = curl_slist_append(p->headers, "Expect:");
+  if (p->headers && s->zToken) {
+    /* The token was checked for control bytes when the table was made. */
+    zAuth = sqlite3_mprintf("Authorization: Bearer %s", s->zToken);
+    if (zAuth == 0) goto nomem;
+    p->headers = curl_slist_append(p->headers, zAuth);
+    sqlite3_free(zAuth);
+  }
+  if (p->headers == 0) goto nomem;
+  *ppHttp = p;
+  return SQLITE_OK;
+nomem:
+  memHttpFree(p);
+  return SQLITE_NOMEM;
+}
+
+void memHttpFree(MemHttp *p) {
+  int i;
+  if (p == 0) return;
+  for (i = 0; i < p->nIdle; i++) curl_easy_cleanup(p->aIdle[i]);
+  if (p->multi) curl_multi_cleanup(p->multi);
+  curl_slist_free_all(p->headers);
+  sqlite3_free(p);
+}
+
+int memHttpRequestsSent(MemHttp *p) { return p->nSent; }
+
+MemRequest *memRequestNew(const char *zMethod, char *zUrl, char *zBody) {
+  MemRequest *r = sqlite3_malloc(sizeof(*r));
+  if (r == 0 || zUrl == 0) {
+    sqlite3_free(r);
+    sqlite3_free(zUrl);
+    sqlite3_free(zBody);
+    return 0;
+  }
+  memset(r, 0, sizeof(*r));
+  r->zMethod = zMethod;
+  r->zUrl = zUrl;
+  r->zBody = zBody;
+  return r;
+}
+
+static void enqueue(MemHttp *p, MemRequest *r) {
+  r->pNextQueued = 0;
+  r->queued = 1;
+  if (p->pQueueTail) p->pQueueTail->pNextQueued = r; else p->pQueueHead = r;
+  p->pQueueTail = r;
+}
+
+static void unqueue(MemHttp *p, MemRequest *r) {
+  MemRequest **pp, *prev = 0;
+  for (pp = &p->pQueueHead; *pp; prev = *pp, pp = &(*pp)->pNextQueued) {
+    if (*pp == r) {
+      *pp = r->pNextQueued;
+      if (p->pQueueTail == r) p->pQueueTail = prev;
+      break;
+    }
+  }
+  r->queued = 0;
+  r->pNextQueued = 0;
+}
+
+static void releaseEasy(MemHttp *p, CURL *easy) {
+  curl_multi_remove_handle(p->multi, easy);
+  p->nActive--;
+  if (p->nIdle < MAX_IDLE_HANDLES) {
+    p->aIdle[p->nIdle++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
+void memRequestFree(MemRequest *r) {
+  if (r == 0) return;
+  if (r->pHttp) {
+    if (r->pEasy) releaseEasy(r->pHttp, (CURL *)r->pEasy);
+    if (r->queued) unqueue(r->pHttp, r);
+  }
+  sqlite3_free(r->zUrl);
+  sqlite3_free(r->zBody);
+  sqlite3_free(r->zResp);
+  sqlite3_free(r->zError);
+  sqlite3_free(r);
+}
+
+void memHttpSubmit(MemHttp *p, MemRequest *r) {
+  r->pHttp = p;
+  r->deadline = nowMs() + p->timeoutMs;
+  r->notBefore = 0;
+  enqueue(p, r);
+}
+
+/* Body bytes arrive here; past the cap the transfer is aborted, so a server
+** that floods costs at most MEM_HTTP_MAX_BODY bytes of memory. */
+static size_t onBody(char *pData, size_t size, size_t nmemb, void *pArg) {
+  MemRequest *r = pArg;
+  size_t n = size * nmemb;
+  if ((size_t)r->nResp + n > MEM_HTTP_MAX_BODY) {
+    r->overflow = 1;
+    return 0;
+  }
+  {
+    char *zNew = sqlite3_realloc64(r->zResp, (sqlite3_uint64)r->nResp + n + 1);
+    if (zNew == 0) return 0;
+    r->zResp = zNew;
+  }
+  memcpy(r->zResp + r->nResp, pData, n);
+  r->nResp += (int)n;
+  r->zResp[r->nResp] = 0;
+  return n;
+}
+
+static void finish(MemRequest *r, char *zError) {
+  r->done = 1;
+  sqlite3_free(r->zError);
+  r->zError = zError;
+}
+
+static int startAttempt(MemHttp *p, MemRequest *r, sqlite3_int64 now) {
+  CURL *easy = p->nIdle > 0 ? p->aIdle[--p->nIdle] : curl_easy_init();
+  long remaining = (long)(r->deadline - now);
+  if (easy == 0) return SQLITE_NOMEM;
+  curl_easy_reset(easy);
+  sqlite3_free(r->zResp);
+  r->zResp = 0;
+  r->nResp = 0;
+  r->overflow = 0;
+  r->status = 0;
+  curl_easy_setopt(easy, CURLOPT_URL, r->zUrl);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L); /* never elsewhere */
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, p->headers);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "sqlite-memory/" MEMORY_VERSION);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MEM_HTTP_MAX_BODY);
+  /* This attempt may use what is left of the request's whole deadline. */
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, remaining > 0 ? remaining : 1L);
+  if (strcmp(r->zMethod, "GET") == 0) {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r->zMethod);
+    if (r->zBody) {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r->zBody);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(r->zBody));
+    }
+  }
+  if (curl_multi_add_handle(p->multi, easy) != CURLM_OK) {
+    curl_easy_cleanup(easy);
+    return SQLITE_ERROR;
+  }
+  r->pEasy = easy;
+  p->nActive++;
+  p->nSent++;
+  return SQLITE_OK;
+}
+
+/* Start queued requests whose time has come, while slots are free. */
+static int startReady(MemHttp *p) {
+  sqlite3_int64 now = nowMs();
+  MemRequest *r = p->pQueueHead, *pNext;
+  for (; r && p->nActive < p->concurrency; r = pNext) {
+    pNext = r->pNextQueued;
+    if (r->notBefore > now) continue;
+    unqueue(p, r);
+    if (now >= r->deadline) {
+      if (!r->done && r->zError == 0 && r->status == 0) {
+        finish(r, sqlite3_mprintf("no answer within timeout_ms=%d", p->timeoutMs));
+      } else {
+        r->done = 1; /* keep the last attempt's answer or error */
+      }
+      continue;
+    }
+    if (startAttempt(p, r, now) != SQLITE_OK) {
+      finish(r, sqlite3_mprintf("cannot start a request (out of memory)"));
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int isPermanent(CURLcode res) {
+  switch (res) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_TOO_MANY_REDIRECTS:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* One attempt of r ended with `res`: retry it, or finish it. */
+static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
+  CURL *easy = (CURL *)r->pEasy;
+  sqlite3_int64 now = nowMs(), delay;
+  curl_off_t retryAfter = -1;
+  int retryable = 0;
+  char *zError = 0;
+
+  r->nAttempt++;
+  if (res == CURLE_OK) {
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retryAfter);
+    retryable = r->status >= 500 || r->status == 429;
+  }
+  r->pEasy = 0;
+  releaseEasy(p, easy);
+
+  if (r->overflow || res == CURLE_FILESIZE_EXCEEDED) {
+    finish(r, sqlite3_mprintf("the answer exceeds %d bytes; refused",
+                              MEM_HTTP_MAX_BODY));
+    return;
+  }
+  if (res != CURLE_OK) {
+    r->status = 0;
+    if (res == CURLE_OPERATION_TIMEDOUT && now >= r->deadline) {
+      finish(r, sqlite3_mprintf("no answer within timeout_ms=%d", p->timeoutMs));
+      return;
+    }
+    zError = sqlite3_mprintf("%s", curl_easy_strerror(res));
+    retryable = !isPermanent(res);
+  }
+  if (!retryable || r->nAttempt > p->retries) {
+    finish(r, zError);
+    return;
+  }
+  /* Exponential backoff with jitter; a 429's Retry-After wins. */
+  delay = BACKOFF_BASE_MS << (r->nAttempt - 1 < 6 ? r->nAttempt - 1 : 6);
+  if (delay > BACKOFF_MAX_MS) delay = BACKOFF_MAX_MS;
+  {
+    unsigned int rnd;
+    sqlite3_randomness(sizeof(rnd), &rnd);
+    delay = delay / 2 + (sqlite3_int64)(rnd % (unsigned)(delay / 2 + 1));
+  }
+  if (r->status == 429 && retryAfter >= 0) delay = (sqlite3_int64)retryAfter * 1000;
+  if (now + delay >= r->deadline) {
+    /* No time for another try: the last answer (or error) stands. */
+    finish(r, zError);
+    return;
+  }
+  sqlite3_free(zError);
+  r->notBefore = now + delay;
+  enqueue(p, r);
+}
+
+static void progress(MemHttp *p) {
+  int running, nLeft;
+  CURLMsg *m;
+  startReady(p);
+  curl_multi_perform(p->multi, &running);
+  while ((m = curl_multi_info_read(p->multi, &nLeft)) != 0) {
+    MemRequest *r = 0;
+    if (m->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+    if (r) attemptDone(p, r, m->data.result);
+  }
+  startReady(p);
+}
+
+/* How long poll may sleep: until curl's next timer or the next retry. */
+static int pollTimeout(MemHttp *p) {
+  long curlMs = -1;
+  sqlite3_int64 ms = 200, now = nowMs();
+  MemRequest *r;
+  curl_multi_timeout(p->multi, &curlMs);
+  if (curlMs >= 0 && curlMs < ms) ms = curlMs;
+  for (r = p->pQueueHead; r; r = r->pNextQueued) {
+    sqlite3_int64 wait = r->notBefore - now;
+    if (wait < 0) wait = 0;
+    if (wait < ms) ms = wait;
+  }
+  return (int)ms;
+}
+
+int memHttpWait(MemHttp *p, MemRequest *r) {
+  while (!r->done) {
+    progress(p);
+    if (r->done) break;
+    if (!r->queued && r->pEasy == 0) {
+      /* Neither queued nor in flight: never submitted. */
+      finish(r, sqlite3_mprintf("request was never sent"));
+      break;
+    }
+    curl_multi_poll(p->multi, 0, 0, pollTimeout(p), 0);
+  }
+  return SQLITE_OK;
+}
+
+int memHttpWaitAll(MemHttp *p) {
+  while (p->nActive > 0 || p->pQueueHead) {
+    progress(p);
+    if (p->nActive == 0 && p->pQueueHead == 0) break;
+    curl_multi_poll(p->multi, 0, 0, pollTimeout(p), 0);
+  }
+  return SQLITE_OK;
+}
+
+char *memUrlEscape(const char *z, int n) {
+  static const char hex[] = "0123456789ABCDEF";
+  char *zOut = sqlite3_malloc(n * 3 + 1);
+  int i, j = 0;
+  if (zOut == 0) return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)z[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+      zOut[j++] = (char)c;
+    } else {
+      zOut[j++] = '%';
+      zOut[j++] = hex[c >> 4];
+      zOut[j++] = hex[c & 15];
+    }
+  }
+  zOut[j] = 0;
+  return zOut;
+}
+
+char *memAnswerExcerpt(const MemRequest *r) {
+  char zBuf[201];
+  int i, n;
+  if (r->zError) return sqlite3_mprintf("%s", r->zError);
+  n = r->nResp < 200 ? r->nResp : 200;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)r->zResp[i];
+    zBuf[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+  }
+  zBuf[n] = 0;
+  return sqlite3_mprintf("HTTP %ld%s%s%s", r->status, n ? ": " : "", zBuf,
+                         r->nResp > 200 ? "..." : "");
+}
