@@ -73,6 +73,7 @@ def validation_error(loc, msg, typ):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the hosted service
+    disable_nagle_algorithm = True  # headers and body go out as two writes
     server_version = "memory-test-server/1"
 
     def log_message(self, *args):
