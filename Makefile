@@ -20,7 +20,7 @@ PYTHON   ?= /usr/bin/python3
 
 SOURCES  = $(wildcard ext/*.c)
 HEADERS  = $(wildcard ext/*.h) build/memory_sql.h
-SQL      = sql/local_tables.sql sql/local_triggers.sql
+SQL      = sql/local_tables.sql sql/local_triggers.sql sql/messages.sql
 
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones when run as root.

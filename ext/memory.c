@@ -46,5 +46,6 @@ int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK) rc = memRegisterNameFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterLocalFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterModule(db);
+  if (rc == SQLITE_OK) rc = memRegisterMessages(db);
   return rc;
 }

@@ -126,3 +126,14 @@ def hosted(db, server):
     db.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}', "
                "timeout_ms=5000)")
     return db
+
+
+@pytest.fixture(params=["local", "remote"])
+def t(request, db):
+    """A table `t`: local, then (second run) remote on the test server."""
+    if request.param == "local":
+        db.execute("CREATE VIRTUAL TABLE t USING memory")
+    else:
+        server = request.getfixturevalue("server")
+        db.execute(f"CREATE VIRTUAL TABLE t USING memory(remote='{server.url}')")
+    return db

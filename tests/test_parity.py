@@ -1,20 +1,11 @@
 """One scenario suite, run against a local table and a remote table on the
-test server: the same SQL must give the same rows and the same errors."""
+test server (the `t` fixture): the same SQL must give the same rows and the
+same errors."""
 import sqlite3
 
 import pytest
 
 from conftest import rows
-
-
-@pytest.fixture(params=["local", "remote"])
-def t(request, db):
-    if request.param == "local":
-        db.execute("CREATE VIRTUAL TABLE t USING memory")
-    else:
-        server = request.getfixturevalue("server")
-        db.execute(f"CREATE VIRTUAL TABLE t USING memory(remote='{server.url}')")
-    return db
 
 
 def entries(db, ns="a"):

@@ -1,0 +1,157 @@
+/*
+** memory_messages(value): a table-valued function that turns one stored
+** conversation into rows (idx, role, content, created_at).
+**
+**   SELECT m.role, count(*) FROM mem, memory_messages(mem.value) AS m GROUP BY 1;
+**
+** The shapes it understands, and how, are in sql/messages.sql: the work is
+** done by SQLite's own JSON functions, this file only runs that query for
+** each value. Each cursor prepares it once and rebinds it per value, as a
+** join calls xFilter once per row of the outer table.
+*/
+#include "memory_internal.h"
+#include "memory_sql.h"
+
+#include <string.h>
+
+#define MSG_COL_IDX 0
+#define MSG_COL_ROLE 1
+#define MSG_COL_CONTENT 2
+#define MSG_COL_CREATED_AT 3
+#define MSG_COL_VALUE 4 /* HIDDEN: the function's argument */
+#define MSG_SCHEMA \
+  "CREATE TABLE x(idx INTEGER, role TEXT, content TEXT, created_at, value HIDDEN)"
+
+typedef struct MsgVtab {
+  sqlite3_vtab base;
+  sqlite3 *db;
+} MsgVtab;
+
+typedef struct MsgCursor {
+  sqlite3_vtab_cursor base;
+  sqlite3_stmt *pStmt;
+  int eof;
+} MsgCursor;
+
+static int msgConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                      sqlite3_vtab **ppVtab, char **pzErr) {
+  MsgVtab *p;
+  int rc;
+  (void)pAux, (void)argc, (void)argv, (void)pzErr;
+  rc = sqlite3_declare_vtab(db, MSG_SCHEMA);
+  if (rc != SQLITE_OK) return rc;
+  p = sqlite3_malloc(sizeof(*p));
+  if (p == 0) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int msgDisconnect(sqlite3_vtab *pVtab) {
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+/* The only plan: the value argument, as `value = ?`. */
+static int msgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  int i;
+  (void)pVtab;
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    if (c->iColumn == MSG_COL_VALUE && c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
+      if (!c->usable) return SQLITE_CONSTRAINT;
+      pInfo->aConstraintUsage[i].argvIndex = 1;
+      pInfo->aConstraintUsage[i].omit = 1;
+      pInfo->estimatedCost = 10;
+      pInfo->estimatedRows = 20;
+      pInfo->idxNum = 1;
+      return SQLITE_OK;
+    }
+  }
+  pInfo->idxNum = 0; /* no argument: no rows */
+  pInfo->estimatedCost = 1;
+  pInfo->estimatedRows = 1;
+  return SQLITE_OK;
+}
+
+static int msgOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
+  MsgCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)pVtab;
+  if (c == 0) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  c->eof = 1;
+  *ppCursor = &c->base;
+  return SQLITE_OK;
+}
+
+static int msgClose(sqlite3_vtab_cursor *pCur) {
+  sqlite3_finalize(((MsgCursor *)pCur)->pStmt);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static int msgNext(sqlite3_vtab_cursor *pCur) {
+  MsgCursor *c = (MsgCursor *)pCur;
+  int rc = sqlite3_step(c->pStmt);
+  if (rc == SQLITE_ROW) return SQLITE_OK;
+  c->eof = 1;
+  if (rc == SQLITE_DONE) return SQLITE_OK;
+  rc = sqlite3_reset(c->pStmt);
+  memSetError(pCur->pVtab, "memory: memory_messages failed: %s",
+              sqlite3_errmsg(((MsgVtab *)pCur->pVtab)->db));
+  return rc;
+}
+
+static int msgFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
+                     int argc, sqlite3_value **argv) {
+  MsgCursor *c = (MsgCursor *)pCur;
+  MsgVtab *p = (MsgVtab *)pCur->pVtab;
+  int rc;
+  (void)idxStr;
+  c->eof = 1;
+  if (idxNum == 0 || argc < 1 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    return SQLITE_OK; /* only text can hold a conversation */
+  }
+  if (c->pStmt == 0) {
+    rc = sqlite3_prepare_v3(p->db, memSqlMessages, -1, SQLITE_PREPARE_PERSISTENT,
+                            &c->pStmt, 0);
+    if (rc != SQLITE_OK) {
+      memSetError(pCur->pVtab, "memory: memory_messages cannot start: %s",
+                  sqlite3_errmsg(p->db));
+      return rc;
+    }
+  } else {
+    sqlite3_reset(c->pStmt);
+  }
+  sqlite3_bind_value(c->pStmt, 1, argv[0]);
+  c->eof = 0;
+  return msgNext(pCur);
+}
+
+static int msgEof(sqlite3_vtab_cursor *pCur) { return ((MsgCursor *)pCur)->eof; }
+
+static int msgColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
+  MsgCursor *c = (MsgCursor *)pCur;
+  if (i < MSG_COL_VALUE) sqlite3_result_value(ctx, sqlite3_column_value(c->pStmt, i));
+  return SQLITE_OK;
+}
+
+static int msgRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
+  *pRowid = sqlite3_column_int64(((MsgCursor *)pCur)->pStmt, MSG_COL_IDX);
+  return SQLITE_OK;
+}
+
+static const sqlite3_module msgModule = {
+    /* iVersion */ 0,
+    /* xCreate: eponymous-only */ 0,
+    msgConnect, msgBestIndex, msgDisconnect, 0, msgOpen, msgClose, msgFilter,
+    msgNext, msgEof, msgColumn, msgRowid,
+    /* xUpdate .. xRollbackTo */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* xShadowName */ 0,
+};
+
+int memRegisterMessages(sqlite3 *db) {
+  return sqlite3_create_module(db, "memory_messages", &msgModule, 0);
+}
