@@ -71,16 +71,28 @@ typedef struct LocalCursor {
 /* ---------------------------------------------------------------------- */
 /* Schema: the sql/ templates with {S} and {T} filled in.                 */
 
-/* Replace {S} by the schema name and {T} by the table name, both escaped
-** for use inside a "quoted identifier". */
-static char *expandTemplate(const char *zTemplate, const char *zSchema,
-                            const char *zName) {
+#define TODAY_SQL "CAST(julianday('now') - 2440587.5 AS INTEGER)"
+
+/* Expand a sql/ template for table p: {S} and {T} become the schema and
+** table names (escaped for a "quoted identifier"), {MAX_BYTES} and
+** {MAX_WRITES} the limits as literals (settings never change after CREATE,
+** and a literal saves two lookups per written row), {TODAY} the UTC day. */
+static char *expandTemplate(const char *zTemplate, MemVtab *p) {
   sqlite3_str *pOut = sqlite3_str_new(0);
   const char *z;
   for (z = zTemplate; *z; z++) {
-    if (z[0] == '{' && (z[1] == 'S' || z[1] == 'T') && z[2] == '}') {
-      sqlite3_str_appendf(pOut, "%w", z[1] == 'S' ? zSchema : zName);
+    if (strncmp(z, "{S}", 3) == 0 || strncmp(z, "{T}", 3) == 0) {
+      sqlite3_str_appendf(pOut, "%w", z[1] == 'S' ? p->zSchema : p->zName);
       z += 2;
+    } else if (strncmp(z, "{MAX_BYTES}", 11) == 0) {
+      sqlite3_str_appendf(pOut, "%lld", p->settings.maxNamespaceBytes);
+      z += 10;
+    } else if (strncmp(z, "{MAX_WRITES}", 12) == 0) {
+      sqlite3_str_appendf(pOut, "%lld", p->settings.maxWritesPerDay);
+      z += 11;
+    } else if (strncmp(z, "{TODAY}", 7) == 0) {
+      sqlite3_str_appendall(pOut, TODAY_SQL);
+      z += 6;
     } else {
       sqlite3_str_appendchar(pOut, 1, *z);
     }
@@ -89,7 +101,7 @@ static char *expandTemplate(const char *zTemplate, const char *zSchema,
 }
 
 static int execTemplate(MemVtab *p, const char *zTemplate, char **pzErr) {
-  char *zSql = expandTemplate(zTemplate, p->zSchema, p->zName);
+  char *zSql = expandTemplate(zTemplate, p);
   int rc;
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
@@ -107,10 +119,9 @@ static int dropTriggersAndViews(MemVtab *p) {
       "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_insert\";"
       "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_update\";"
       "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_delete\";"
-      "DROP VIEW IF EXISTS \"%w\".\"%w_usage\";"
-      "DROP VIEW IF EXISTS \"%w\".\"%w_limits\";",
+      "DROP VIEW IF EXISTS \"%w\".\"%w_usage\";",
       p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema, p->zName,
-      p->zSchema, p->zName, p->zSchema, p->zName);
+      p->zSchema, p->zName);
   int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   return rc;
@@ -593,17 +604,16 @@ static int localRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
 static const char *const azWriteSql[W_COUNT] = {
     /* W_INSERT */
     "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     /* W_INSERT_REPLACE: created_at survives unless given (?6) */
     "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
     "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
     "UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
-    "created_at = CASE WHEN ?6 THEN excluded.created_at ELSE created_at END "
-    "RETURNING id",
+    "created_at = CASE WHEN ?6 THEN excluded.created_at ELSE created_at END",
     /* W_INSERT_IGNORE */
     "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
     "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
-    "NOTHING RETURNING id",
+    "NOTHING",
     /* W_UPDATE: NULL value/created_at mean "unchanged" */
     "UPDATE \"%w\".\"%w_data\" SET namespace = ?1, key = ?2, "
     "value = coalesce(?3, value), updated_at = ?4, "
@@ -714,7 +724,10 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   if (which == W_INSERT_REPLACE) {
     sqlite3_bind_int(pStmt, 6, sqlite3_value_type(cre) != SQLITE_NULL);
   }
-  rc = runWrite(p, pStmt, pRowid, 0);
+  /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
+  ** build a temporary table for every row. */
+  rc = runWrite(p, pStmt, 0, 0);
+  if (rc == SQLITE_OK) *pRowid = sqlite3_last_insert_rowid(p->db);
   if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
       sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
     return duplicateError(p, ns, key,
@@ -810,15 +823,22 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return localUpdateRow(p, sqlite3_value_int64(argv[0]), argv + 2);
 }
 
-/* memory_quota_error(QUOTA, NAMESPACE, LIMIT): called by the quota
-** triggers when a write would go over QUOTA; always fails, with a
-** constraint error that names the quota, the namespace and the limit. */
-static void quotaErrorFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  const char *zQuota = (const char *)sqlite3_value_text(argv[0]);
-  const char *zNs = (const char *)sqlite3_value_text(argv[1]);
-  sqlite3_int64 limit = sqlite3_value_int64(argv[2]);
+/* memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT [, GREW]): called by
+** the quota triggers (sql/local_triggers.sql) with a namespace's total after
+** a write. Returns NEW_TOTAL; fails with a constraint error naming the
+** quota, the namespace and the limit if the total is over a non-zero limit
+** and the write made it grow (GREW, default true). */
+static void quotaFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3_int64 total = sqlite3_value_int64(argv[2]);
+  sqlite3_int64 limit = sqlite3_value_int64(argv[3]);
+  const char *zQuota, *zNs;
   char *zMsg;
-  (void)argc;
+  if (limit <= 0 || total <= limit || (argc > 4 && !sqlite3_value_int(argv[4]))) {
+    sqlite3_result_int64(ctx, total);
+    return;
+  }
+  zQuota = (const char *)sqlite3_value_text(argv[0]);
+  zNs = (const char *)sqlite3_value_text(argv[1]);
   if (zQuota && strcmp(zQuota, "max_writes_per_day") == 0) {
     zMsg = sqlite3_mprintf(
         "memory: quota max_writes_per_day exceeded for namespace '%s': at most "
@@ -843,10 +863,13 @@ static void quotaErrorFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 int memRegisterLocalFunctions(sqlite3 *db) {
   /* Not SQLITE_DIRECTONLY: the triggers call it. Harmless from anywhere:
-  ** all it can do is fail. */
-  return sqlite3_create_function(db, "memory_quota_error", 3,
-                                 SQLITE_UTF8 | SQLITE_INNOCUOUS, 0,
-                                 quotaErrorFunc, 0, 0);
+  ** it computes nothing but a comparison. */
+  int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
+  int rc = sqlite3_create_function(db, "memory_quota", 4, flags, 0, quotaFunc, 0, 0);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function(db, "memory_quota", 5, flags, 0, quotaFunc, 0, 0);
+  }
+  return rc;
 }
 
 const sqlite3_module memLocalBackend = {

@@ -16,11 +16,12 @@ CREATE TABLE "{S}"."{T}_data"(
 
 -- Running totals per namespace, kept by the triggers in local_triggers.sql,
 -- so a quota check costs one lookup however large the namespace is.
--- `writes` counts INSERT/UPDATE rows on the UTC day `day` (YYYY-MM-DD).
+-- `writes` counts INSERT/UPDATE rows on the UTC day `day` (days since
+-- 1970-01-01).
 CREATE TABLE "{S}"."{T}_quota"(
   namespace TEXT PRIMARY KEY,
   bytes INTEGER NOT NULL,
   keys INTEGER NOT NULL,
-  day TEXT NOT NULL,
+  day INTEGER NOT NULL,
   writes INTEGER NOT NULL
 ) WITHOUT ROWID;

@@ -1,31 +1,34 @@
 -- Quota triggers and the usage view of a local `memory` table {T} in {S}.
 -- Created by CREATE VIRTUAL TABLE and created again by ALTER TABLE RENAME
--- (their names carry the table's name). Limits are read from {T}_config,
--- where 0 means no limit.
+-- (their names carry the table's name).
 --
--- Each trigger first updates the namespace's running totals, then checks
--- them: memory_quota_error() fails the statement with SQLITE_CONSTRAINT and
--- a message naming the quota, the namespace and the limit, and the whole
--- statement is undone (ABORT), totals included. A write that makes a
--- namespace smaller is never refused, even over a lowered limit.
+-- Placeholders, filled in by memory_local.c:
+--   {MAX_BYTES}, {MAX_WRITES}  the table's limits (0 = no limit), as
+--                              numbers: they never change after CREATE
+--   {TODAY}                    the UTC day, as days since 1970-01-01
+--
+-- memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT [, GREW]) returns
+-- NEW_TOTAL, or fails the statement with a constraint error naming the
+-- quota, the namespace and the limit when NEW_TOTAL is over a non-zero
+-- LIMIT and GREW (default 1) is true. The whole statement is then undone
+-- (ABORT), running totals included. A write that makes a namespace smaller
+-- is never refused, even over a lowered limit.
 
 CREATE TRIGGER "{S}"."{T}_quota_insert" AFTER INSERT ON "{T}_data"
 BEGIN
   INSERT INTO "{T}_quota"(namespace, bytes, keys, day, writes)
-  VALUES (NEW.namespace, length(CAST(NEW.value AS BLOB)), 1, date('now'), 1)
+  VALUES (NEW.namespace,
+          memory_quota('max_namespace_bytes', NEW.namespace,
+                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES}),
+          1, {TODAY}, 1)
   ON CONFLICT(namespace) DO UPDATE SET
-    bytes = bytes + excluded.bytes,
+    bytes = memory_quota('max_namespace_bytes', namespace,
+                         bytes + excluded.bytes, {MAX_BYTES}),
     keys = keys + 1,
-    writes = CASE WHEN day = excluded.day THEN writes + 1 ELSE 1 END,
+    writes = memory_quota('max_writes_per_day', namespace,
+                          CASE WHEN day = excluded.day THEN writes + 1 ELSE 1 END,
+                          {MAX_WRITES}),
     day = excluded.day;
-  SELECT CASE
-    WHEN lim.bytes > 0 AND q.bytes > lim.bytes
-      THEN memory_quota_error('max_namespace_bytes', q.namespace, lim.bytes)
-    WHEN lim.writes > 0 AND q.writes > lim.writes
-      THEN memory_quota_error('max_writes_per_day', q.namespace, lim.writes)
-  END
-  FROM "{T}_quota" AS q, "{T}_limits" AS lim
-  WHERE q.namespace = NEW.namespace;
 END;
 
 CREATE TRIGGER "{S}"."{T}_quota_update" AFTER UPDATE ON "{T}_data"
@@ -34,22 +37,21 @@ BEGIN
      SET bytes = bytes - length(CAST(OLD.value AS BLOB)), keys = keys - 1
    WHERE namespace = OLD.namespace;
   INSERT INTO "{T}_quota"(namespace, bytes, keys, day, writes)
-  VALUES (NEW.namespace, length(CAST(NEW.value AS BLOB)), 1, date('now'), 1)
+  VALUES (NEW.namespace,
+          memory_quota('max_namespace_bytes', NEW.namespace,
+                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES}),
+          1, {TODAY}, 1)
   ON CONFLICT(namespace) DO UPDATE SET
-    bytes = bytes + excluded.bytes,
+    bytes = memory_quota('max_namespace_bytes', namespace,
+                         bytes + excluded.bytes, {MAX_BYTES},
+                         NEW.namespace <> OLD.namespace
+                         OR length(CAST(NEW.value AS BLOB))
+                            > length(CAST(OLD.value AS BLOB))),
     keys = keys + 1,
-    writes = CASE WHEN day = excluded.day THEN writes + 1 ELSE 1 END,
+    writes = memory_quota('max_writes_per_day', namespace,
+                          CASE WHEN day = excluded.day THEN writes + 1 ELSE 1 END,
+                          {MAX_WRITES}),
     day = excluded.day;
-  SELECT CASE
-    WHEN lim.bytes > 0 AND q.bytes > lim.bytes
-         AND (NEW.namespace <> OLD.namespace
-              OR length(CAST(NEW.value AS BLOB)) > length(CAST(OLD.value AS BLOB)))
-      THEN memory_quota_error('max_namespace_bytes', q.namespace, lim.bytes)
-    WHEN lim.writes > 0 AND q.writes > lim.writes
-      THEN memory_quota_error('max_writes_per_day', q.namespace, lim.writes)
-  END
-  FROM "{T}_quota" AS q, "{T}_limits" AS lim
-  WHERE q.namespace = NEW.namespace;
 END;
 
 -- Deletes free bytes but do not give back writes: the day's count stays.
@@ -60,15 +62,9 @@ BEGIN
    WHERE namespace = OLD.namespace;
 END;
 
--- The two limits as one row, for the triggers and the usage view.
-CREATE VIEW "{S}"."{T}_limits"(bytes, writes) AS
-SELECT
-  (SELECT value FROM "{T}_config" WHERE name = 'max_namespace_bytes'),
-  (SELECT value FROM "{T}_config" WHERE name = 'max_writes_per_day');
-
 -- Usage per namespace: SELECT * FROM {T}_usage;
 CREATE VIEW "{S}"."{T}_usage"(namespace, keys, bytes, max_namespace_bytes,
                               writes_today, max_writes_per_day) AS
-SELECT q.namespace, q.keys, q.bytes, lim.bytes,
-       CASE WHEN q.day = date('now') THEN q.writes ELSE 0 END, lim.writes
-  FROM "{T}_quota" AS q, "{T}_limits" AS lim;
+SELECT namespace, keys, bytes, {MAX_BYTES},
+       CASE WHEN day = {TODAY} THEN writes ELSE 0 END, {MAX_WRITES}
+  FROM "{T}_quota";

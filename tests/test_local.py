@@ -343,7 +343,7 @@ def test_rename_and_drop_cover_every_object(mem):
     mem.execute("ALTER TABLE mem RENAME TO agent")
     assert rows(mem, "SELECT type, name FROM sqlite_schema ORDER BY name") == [
         ("table", "agent"), ("table", "agent_config"), ("table", "agent_data"),
-        ("view", "agent_limits"), ("table", "agent_quota"),
+        ("table", "agent_quota"),
         ("trigger", "agent_quota_delete"), ("trigger", "agent_quota_insert"),
         ("trigger", "agent_quota_update"), ("view", "agent_usage"),
         ("index", "sqlite_autoindex_agent_data_1")]
