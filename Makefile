@@ -27,7 +27,7 @@ SQL      = sql/local_tables.sql sql/local_triggers.sql sql/messages.sql
 DEB_PACKAGES = gcc make sqlite3 libsqlite3-dev libcurl4-openssl-dev \
                python3 python3-pytest valgrind
 
-.PHONY: all deps demo test test-asan clean
+.PHONY: all deps demo test bench clean
 
 all: dist/memory.so
 
@@ -81,6 +81,13 @@ test: deps dist/memory.so dist/asan/memory.so
 	$(PYTHON) -m pytest -q tests
 	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
 	  MEMORY_EXT=dist/asan/memory $(PYTHON) -m pytest -q -x tests
+
+# Benchmarks, not part of `make test`: tests/bench/bench.py, results in
+# tests/bench/results.md. BENCH_ARGS=--quick for a short run.
+bench: deps dist/memory.so
+	@for p in python3-httpx wrk; do dpkg -s $$p >/dev/null 2>&1 || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null; done
+	$(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf dist build demo.db demo.err

@@ -231,7 +231,7 @@ static const char *comparison(int op) {
 static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   sqlite3_str *pPlan = sqlite3_str_new(0);
   int i, nArg = 0, iLimit = -1, iOffset = -1;
-  int nsEq = 0, nsRange = 0, keyEq = 0, otherRange = 0;
+  int nsEq = 0, nsRange = 0, keyEq = 0, otherRange = 0, nsIn = 0, keyIn = 0;
   const char *zSep = "WHERE ";
   double rows;
   (void)pVtab;
@@ -266,8 +266,10 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       pInfo->aConstraintUsage[i].omit = 1;
       sqlite3_str_appendf(pPlan, "%s%s IN (SELECT value FROM json_each(:in%d))",
                           zSep, columnName(iCol), nArg);
-      if (iCol == MEM_COL_NAMESPACE) nsEq = 1;
-      if (iCol == MEM_COL_KEY) keyEq = 1;
+      /* Several values: never a unique scan (one-pass DELETE/UPDATE
+      ** would stop after the first row). */
+      if (iCol == MEM_COL_NAMESPACE) nsEq = nsIn = 1;
+      if (iCol == MEM_COL_KEY) keyEq = keyIn = 1;
     } else {
       pInfo->aConstraintUsage[i].argvIndex = ++nArg;
       pInfo->aConstraintUsage[i].omit = 1;
@@ -323,7 +325,7 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   ** unique index seek, a namespace match a range of the index. */
   if (nsEq && keyEq) {
     rows = 1;
-    pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
+    if (!nsIn && !keyIn) pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
   } else if (nsEq) {
     rows = 1000;
   } else if (nsRange) {

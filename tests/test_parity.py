@@ -141,3 +141,15 @@ def test_conversation_analytics(t):
          GROUP BY 1, 2""") == [
         ("user-42", "assistant", 1), ("user-42", "user", 2),
         ("user-7", "assistant", 1), ("user-7", "user", 2)]
+
+
+def test_delete_and_update_with_in_lists_touch_every_row(t):
+    # Regression: an IN list on key once made the plan "unique", and
+    # SQLite's one-pass DELETE stopped after the first row.
+    t.execute("INSERT INTO t(namespace, key, value) VALUES ('a', 'k1', '1'), "
+              "('a', 'k2', '2'), ('a', 'k3', '3'), ('b', 'k1', '4')")
+    t.execute("DELETE FROM t WHERE namespace = 'a' AND key IN ('k1', 'k2')")
+    assert entries(t) == [("a", "k3", "3")]
+    t.execute("UPDATE t SET value = 'x' WHERE namespace IN ('a', 'b') AND key IN ('k1', 'k3')")
+    assert rows(t, "SELECT namespace, key, value FROM t WHERE namespace IN ('a', 'b') "
+                   "ORDER BY 1, 2") == [("a", "k3", "x"), ("b", "k1", "x")]
