@@ -434,3 +434,17 @@ def test_settings_persist(tmp_path, server):
         ("concurrency", 4), ("max_value_bytes", 100000), ("mode", "remote"),
         ("remote", server.url), ("retries", 1), ("timeout_ms", 1234),
         ("token", "t")]
+
+
+def test_failed_read_leaves_nothing_half_copied(db, server):
+    make_table(db, server, retries=0)
+    db.execute("CREATE VIRTUAL TABLE mem USING memory")
+    seed(server, "a", 20)
+    server.faults({"kind": "status", "status": 500, "method": "GET",
+                   "path": "/memory/a/k013"})
+    with pytest.raises(sqlite3.OperationalError) as e:
+        db.execute("INSERT OR REPLACE INTO mem SELECT * FROM hosted WHERE namespace = 'a'")
+    assert str(e.value) == (f"memory: could not read a/k013 at {server.url}: "
+                            'HTTP 500: {"detail": "injected 500"}')
+    assert rows(db, "SELECT count(*) FROM mem") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM mem_usage") == [(0,)]
