@@ -27,7 +27,7 @@ SQL      = sql/local_tables.sql sql/local_triggers.sql sql/messages.sql
 DEB_PACKAGES = gcc make sqlite3 libsqlite3-dev libcurl4-openssl-dev \
                python3 python3-pytest valgrind
 
-.PHONY: all deps demo test bench clean
+.PHONY: all deps demo test bench fuzz fuzz-deps fuzz-replay clean
 
 all: dist/memory.so
 
@@ -77,10 +77,46 @@ demo: deps dist/memory.so
 	  status=$$?; rm -f demo.err; exit $$status
 	sqlite3 demo.db < sql/demo_after_quota.sql
 
-test: deps dist/memory.so dist/asan/memory.so
+test: deps dist/memory.so dist/asan/memory.so fuzz-replay
 	$(PYTHON) -m pytest -q tests
 	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
 	  MEMORY_EXT=dist/asan/memory $(PYTHON) -m pytest -q -x tests
+
+# Fuzz targets (libFuzzer + ASan + UBSan): tests/fuzz/fuzz_<name>.c with the
+# extension compiled in. `make fuzz` runs each for FUZZ_SECONDS, growing
+# tests/fuzz/corpus/<name>/ and saving failures to tests/fuzz/crashes/;
+# `make test` replays both (fuzz-replay).
+FUZZ_TARGETS = args names answers messages
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_FLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -DSQLITE_CORE -Ibuild -Iext -Itests/fuzz $(CURL_CFLAGS)
+
+fuzz-deps:
+	@for p in clang libclang-rt-14-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(SOURCES) $(HEADERS)
+	@mkdir -p build/fuzz tests/fuzz/corpus/$* tests/fuzz/crashes/$*
+	clang $(FUZZ_FLAGS) -o $@ $< $(SOURCES) -lsqlite3 $(LIBS) -lpthread
+
+fuzz-replay: fuzz-deps $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz_$$t -runs=0 \
+	    tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t > build/fuzz/replay_$$t.log 2>&1 \
+	    || { cat build/fuzz/replay_$$t.log; exit 1; }; \
+	  echo "fuzz_$$t: replayed $$(ls tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t | grep -vc ':$$') saved inputs"; \
+	done
+
+fuzz: deps fuzz-deps $(FUZZ_BINS) dist/memory.so
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; \
+	  ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=tests/fuzz/crashes/$$t/ -print_final_stats=1 \
+	    tests/fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-" ; \
+	done
+	DIFF_SEEDS=300 DIFF_OPS=300 $(PYTHON) -m pytest -q tests/test_differential.py
 
 # Benchmarks, not part of `make test`: tests/bench/bench.py, results in
 # tests/bench/results.md. BENCH_ARGS=--quick for a short run.

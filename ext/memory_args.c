@@ -183,7 +183,10 @@ int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
       continue;
     }
     if (nName == 5 && strncmp(zName, "token", 5) == 0) {
-      if (!p->isRemote) goto remoteOnly;
+      if (!p->isRemote) {
+        sqlite3_free(zValue);
+        goto remoteOnly;
+      }
       if (zValue == 0 || zValue[0] == 0 ||
           hasControlByte(zValue, (int)strlen(zValue))) {
         *pzErr = sqlite3_mprintf(
