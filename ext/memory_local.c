@@ -16,10 +16,11 @@
 **     :llN / :lhN   lower / upper bound of the literal prefix of the LIKE
 **            pattern argv[N-1] (the LIKE itself is still checked by SQLite)
 **     :glN / :ghN   the same for a GLOB pattern
-** idxNum is a bitmask of the columns to fetch:
+** idxNum is the bitmask of the columns the query uses (colUsed: bit N is
+** column N, MEM_COL_*); the others are read as NULL, so a scan that only
+** counts or reads values decodes nothing else.
 */
-#define PLAN_VALUE 0x01      /* the query reads `value` */
-#define PLAN_CREATED_AT 0x02 /* the query reads `created_at` */
+#define PLAN_COLUMNS 0x1f
 
 #include "memory_internal.h"
 #include "memory_sql.h" /* generated from sql/ by the Makefile */
@@ -338,9 +339,7 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   if (otherRange) rows /= 4;
   pInfo->estimatedRows = (sqlite3_int64)(rows < 1 ? 1 : rows);
 
-  pInfo->idxNum = 0;
-  if (pInfo->colUsed & ((sqlite3_uint64)1 << MEM_COL_VALUE)) pInfo->idxNum |= PLAN_VALUE;
-  if (pInfo->colUsed & ((sqlite3_uint64)1 << MEM_COL_CREATED_AT)) pInfo->idxNum |= PLAN_CREATED_AT;
+  pInfo->idxNum = (int)(pInfo->colUsed & PLAN_COLUMNS);
   if (sqlite3_str_errcode(pPlan) != SQLITE_OK) {
     sqlite3_free(sqlite3_str_finish(pPlan));
     return SQLITE_NOMEM;
@@ -356,12 +355,17 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 /* ---------------------------------------------------------------------- */
 /* Reading.                                                               */
 
+/* The backing SELECT of a plan; columns in the order of SEL_*. */
 static char *readSql(MemVtab *p, int idxNum, const char *zPlan) {
+#define COLUMN_IF_USED(COL, NAME) ((idxNum & (1 << (COL))) ? NAME : "NULL")
   return sqlite3_mprintf(
-      "SELECT id, namespace, key, %s, updated_at, %s FROM \"%w\".\"%w_data\" %s",
-      (idxNum & PLAN_VALUE) ? "value" : "NULL",
-      (idxNum & PLAN_CREATED_AT) ? "created_at" : "NULL", p->zSchema, p->zName,
+      "SELECT id, %s, %s, %s, %s, %s FROM \"%w\".\"%w_data\" %s",
+      COLUMN_IF_USED(MEM_COL_NAMESPACE, "namespace"),
+      COLUMN_IF_USED(MEM_COL_KEY, "key"), COLUMN_IF_USED(MEM_COL_VALUE, "value"),
+      COLUMN_IF_USED(MEM_COL_UPDATED_AT, "updated_at"),
+      COLUMN_IF_USED(MEM_COL_CREATED_AT, "created_at"), p->zSchema, p->zName,
       strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
+#undef COLUMN_IF_USED
 }
 
 /* A prepared statement for the plan: from the cache when it is free, else

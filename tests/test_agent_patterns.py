@@ -1,6 +1,7 @@
 """The agent patterns of tests/agent_patterns.py, each across a process
 restart: every step below is a new process on the same file."""
 import json
+import os
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ SCRIPT = f"{TESTS}/agent_patterns.py"
 def run(db, *args):
     proc = subprocess.run([sys.executable, SCRIPT, str(db), *args],
                           capture_output=True, text=True, timeout=120,
-                          env={"MEMORY_EXT_PATH": EXT, "PATH": "/usr/bin:/bin"})
+                          env=dict(os.environ, MEMORY_EXT_PATH=EXT))
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout) if proc.stdout.strip() else None
 
@@ -58,7 +59,7 @@ def test_group_chat_written_by_two_processes_at_once(tmp_path):
     db = tmp_path / "group.db"
     run(db, "read-room", "room-1")  # creates the table
     procs = [subprocess.Popen([sys.executable, SCRIPT, str(db), "post", "room-1",
-                               author, "100"], env={"MEMORY_EXT_PATH": EXT},
+                               author, "100"], env=dict(os.environ, MEMORY_EXT_PATH=EXT),
                               stderr=subprocess.PIPE, text=True)
              for author in ("alice", "bob")]
     for p in procs:

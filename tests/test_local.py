@@ -376,18 +376,18 @@ def test_query_plans(mem):
     def plan(sql):
         return [r[3] for r in mem.execute("EXPLAIN QUERY PLAN " + sql)]
     assert plan("SELECT value FROM mem WHERE namespace = 'a' AND key = 'b'") == [
-        "SCAN mem VIRTUAL TABLE INDEX 1:WHERE namespace = :a1 AND key = :a2"]
+        "SCAN mem VIRTUAL TABLE INDEX 7:WHERE namespace = :a1 AND key = :a2"]
     assert plan("SELECT key FROM mem WHERE namespace = 'a' ORDER BY namespace, "
                 "key LIMIT 5 OFFSET 2") == [
-        "SCAN mem VIRTUAL TABLE INDEX 0:WHERE namespace = :a1 ORDER BY "
+        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE namespace = :a1 ORDER BY "
         "namespace, key LIMIT :a2 OFFSET :a3"]
     assert plan("SELECT key FROM mem WHERE namespace IN ('a', 'b') AND "
                 "key GLOB 'user*'") == [
-        "SCAN mem VIRTUAL TABLE INDEX 0:WHERE namespace IN (SELECT value FROM "
+        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE namespace IN (SELECT value FROM "
         "json_each(:in1)) AND key >= :a2 AND key < :a3 AND key >= :gl4 AND "
         "key < :gh4"]  # SQLite derives the first range from GLOB itself
     assert plan("SELECT * FROM mem WHERE updated_at > 5") == [
-        "SCAN mem VIRTUAL TABLE INDEX 1:WHERE updated_at > :a1"]
+        "SCAN mem VIRTUAL TABLE INDEX 15:WHERE updated_at > :a1"]
     # The backing query (as readSql() builds it) of a (namespace, key)
     # lookup is an index seek, and of a namespace scan a range of the index.
     backing = ('EXPLAIN QUERY PLAN SELECT id, namespace, key, value, updated_at, '
