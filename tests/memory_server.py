@@ -329,6 +329,12 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
+    def handle_error(self, request, client_address):
+        # A client that goes away mid-answer (load generators, timeouts,
+        # refused floods) is expected; anything else is printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 def main():
     parser = argparse.ArgumentParser()
