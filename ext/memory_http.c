@@ -291,7 +291,8 @@ static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
     sqlite3_randomness(sizeof(rnd), &rnd);
     delay = delay / 2 + (sqlite3_int64)(rnd % (unsigned)(delay / 2 + 1));
   }
-  if (r->status == 429 && retryAfter >= 0) delay = (sqlite3_int64)retryAfter * 1000;
+  /* libcurl reports 0 both for "Retry-After: 0" and for no header. */
+  if (r->status == 429 && retryAfter > 0) delay = (sqlite3_int64)retryAfter * 1000;
   if (now + delay >= r->deadline) {
     /* No time for another try: the last answer (or error) stands. */
     finish(r, zError);

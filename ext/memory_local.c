@@ -42,8 +42,12 @@ enum {
   W_COUNT
 };
 
+/* A prepared read statement, kept across queries. A cursor that takes one
+** marks it inUse until it lets go (cursorRelease): a statement at its end
+** is no longer "busy" to SQLite, but its cursor may still reset it. */
 typedef struct CachedStmt {
   int idxNum;
+  int inUse;
   char *zPlan;
   sqlite3_stmt *pStmt;
 } CachedStmt;
@@ -57,7 +61,7 @@ typedef struct LocalState {
 typedef struct LocalCursor {
   sqlite3_vtab_cursor base;
   sqlite3_stmt *pStmt;
-  int ownsStmt; /* pStmt is not in the cache: finalize it on close */
+  CachedStmt *pSlot; /* where pStmt is cached, or 0: finalize it on close */
   int eof;
 } LocalCursor;
 
@@ -368,52 +372,50 @@ static char *readSql(MemVtab *p, int idxNum, const char *zPlan) {
 #undef COLUMN_IF_USED
 }
 
-/* A prepared statement for the plan: from the cache when it is free, else
-** a fresh one, cached unless the cached one is in use by another cursor. */
+/* A prepared statement for the plan: the cached one when no cursor holds
+** it, else a fresh one, cached in a free slot when there is one. *ppSlot is
+** the slot the cursor now holds, or 0 when the statement is its own. */
 static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
-                         sqlite3_stmt **ppStmt, int *pOwned) {
+                         sqlite3_stmt **ppStmt, CachedStmt **ppSlot) {
   LocalState *s = p->pState;
   CachedStmt *slot = 0;
   char *zSql;
-  int i, rc;
+  int i, rc, inCache = 0;
   if (zPlan == 0) zPlan = "";
+  *ppSlot = 0;
   for (i = 0; i < STMT_CACHE_SIZE; i++) {
     CachedStmt *c = &s->aCache[i];
     if (c->pStmt && c->idxNum == idxNum && strcmp(c->zPlan, zPlan) == 0) {
-      if (!sqlite3_stmt_busy(c->pStmt)) {
+      if (!c->inUse) {
+        c->inUse = 1;
         *ppStmt = c->pStmt;
-        *pOwned = 0;
+        *ppSlot = c;
         return SQLITE_OK;
       }
-      slot = c; /* busy: a self-join; use a private statement */
+      inCache = 1; /* held by another cursor (a self-join): use a fresh one */
     }
   }
   zSql = readSql(p, idxNum, zPlan);
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, 0);
   sqlite3_free(zSql);
-  if (rc != SQLITE_OK) return rc;
-  if (slot) {
-    *pOwned = 1;
-    return SQLITE_OK;
+  if (rc != SQLITE_OK || inCache) return rc;
+  /* Cache it in the next slot no cursor holds, if any. */
+  for (i = 0; i < STMT_CACHE_SIZE && slot == 0; i++) {
+    CachedStmt *c = &s->aCache[(s->iNextEvict + i) % STMT_CACHE_SIZE];
+    if (!c->inUse) slot = c;
   }
-  slot = &s->aCache[s->iNextEvict];
-  if (slot->pStmt && sqlite3_stmt_busy(slot->pStmt)) {
-    *pOwned = 1;
-    return SQLITE_OK;
-  }
-  s->iNextEvict = (s->iNextEvict + 1) % STMT_CACHE_SIZE;
+  if (slot == 0) return SQLITE_OK;
+  s->iNextEvict = (int)(slot - s->aCache + 1) % STMT_CACHE_SIZE;
   sqlite3_finalize(slot->pStmt);
   sqlite3_free(slot->zPlan);
+  slot->pStmt = 0;
   slot->zPlan = sqlite3_mprintf("%s", zPlan);
-  if (slot->zPlan == 0) {
-    slot->pStmt = 0;
-    sqlite3_finalize(*ppStmt);
-    return SQLITE_NOMEM;
-  }
+  if (slot->zPlan == 0) return SQLITE_OK; /* stays the cursor's own */
   slot->idxNum = idxNum;
   slot->pStmt = *ppStmt;
-  *pOwned = 0;
+  slot->inUse = 1;
+  *ppSlot = slot;
   return SQLITE_OK;
 }
 
@@ -529,16 +531,15 @@ static int localOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
 }
 
 static void cursorRelease(LocalCursor *c) {
-  if (c->pStmt) {
-    if (c->ownsStmt) {
-      sqlite3_finalize(c->pStmt);
-    } else {
-      sqlite3_reset(c->pStmt);
-      sqlite3_clear_bindings(c->pStmt);
-    }
+  if (c->pSlot) {
+    sqlite3_reset(c->pStmt);
+    sqlite3_clear_bindings(c->pStmt);
+    c->pSlot->inUse = 0;
+  } else {
+    sqlite3_finalize(c->pStmt);
   }
   c->pStmt = 0;
-  c->ownsStmt = 0;
+  c->pSlot = 0;
 }
 
 static int localClose(sqlite3_vtab_cursor *pCur) {
@@ -565,7 +566,7 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   int rc;
   cursorRelease(c);
   c->eof = 0;
-  rc = planStatement(p, idxNum, idxStr, &c->pStmt, &c->ownsStmt);
+  rc = planStatement(p, idxNum, idxStr, &c->pStmt, &c->pSlot);
   if (rc == SQLITE_OK) rc = bindPlan(c->pStmt, argc, argv);
   if (rc != SQLITE_OK) {
     memSetError(pCur->pVtab, "memory: cannot read '%s': %s", p->zName,

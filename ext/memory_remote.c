@@ -76,6 +76,19 @@ typedef struct RemoteCursor {
 
 #define STATE(p) ((RemoteState *)((MemVtab *)(p))->pState)
 
+/* Room for one more element in an array of *pnAlloc elements of sz bytes,
+** n of them used: the array, possibly moved, or 0 when out of memory (the
+** old array is then still valid). */
+static void *roomForOne(void *a, int n, int *pnAlloc, size_t sz) {
+  int nNew;
+  void *aNew;
+  if (n < *pnAlloc) return a;
+  nNew = *pnAlloc ? *pnAlloc * 2 : 16;
+  aNew = sqlite3_realloc64(a, (sqlite3_uint64)nNew * sz);
+  if (aNew) *pnAlloc = nNew;
+  return aNew;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Setup.                                                                 */
 
@@ -238,13 +251,9 @@ static int queueWrite(MemVtab *p, int isDelete, const char *zNs,
                       const char *zKey, sqlite3_value *value) {
   RemoteState *s = STATE(p);
   PendingWrite *w;
-  if (s->nWrite == s->nWriteAlloc) {
-    int nNew = s->nWriteAlloc ? s->nWriteAlloc * 2 : 64;
-    PendingWrite *aNew = sqlite3_realloc64(s->aWrite, nNew * sizeof(*aNew));
-    if (aNew == 0) return SQLITE_NOMEM;
-    s->aWrite = aNew;
-    s->nWriteAlloc = nNew;
-  }
+  PendingWrite *aNew = roomForOne(s->aWrite, s->nWrite, &s->nWriteAlloc, sizeof(*aNew));
+  if (aNew == 0) return SQLITE_NOMEM;
+  s->aWrite = aNew;
   w = &s->aWrite[s->nWrite];
   memset(w, 0, sizeof(*w));
   w->isDelete = isDelete;
@@ -629,14 +638,9 @@ static int remoteClose(sqlite3_vtab_cursor *pCur) {
 
 static int addRow(RemoteCursor *c, const char *zNs, int nNs, const char *zKey,
                   int nKey) {
-  RemoteRow *r;
-  if (c->nRow == c->nRowAlloc) {
-    int nNew = c->nRowAlloc ? c->nRowAlloc * 2 : 16;
-    RemoteRow *aNew = sqlite3_realloc64(c->aRow, nNew * sizeof(*aNew));
-    if (aNew == 0) return SQLITE_NOMEM;
-    c->aRow = aNew;
-    c->nRowAlloc = nNew;
-  }
+  RemoteRow *r, *aNew = roomForOne(c->aRow, c->nRow, &c->nRowAlloc, sizeof(*aNew));
+  if (aNew == 0) return SQLITE_NOMEM;
+  c->aRow = aNew;
   r = &c->aRow[c->nRow];
   memset(r, 0, sizeof(*r));
   r->zNs = sqlite3_mprintf("%.*s", nNs, zNs);
@@ -666,6 +670,7 @@ static void freeNames(NameList *pList) {
 
 static int addName(NameList *pList, sqlite3_value *v, int isKey) {
   int t = sqlite3_value_type(v);
+  sqlite3_value **aNew;
   const char *z;
   if (t != SQLITE_TEXT && t != SQLITE_INTEGER) return SQLITE_OK;
   z = (const char *)sqlite3_value_text(v);
@@ -673,13 +678,9 @@ static int addName(NameList *pList, sqlite3_value *v, int isKey) {
               : memNamespaceValid(z, sqlite3_value_bytes(v)))) {
     return SQLITE_OK;
   }
-  if (pList->n == pList->nAlloc) {
-    int nNew = pList->nAlloc ? pList->nAlloc * 2 : 8;
-    sqlite3_value **aNew = sqlite3_realloc64(pList->a, nNew * sizeof(*aNew));
-    if (aNew == 0) return SQLITE_NOMEM;
-    pList->a = aNew;
-    pList->nAlloc = nNew;
-  }
+  aNew = roomForOne(pList->a, pList->n, &pList->nAlloc, sizeof(*aNew));
+  if (aNew == 0) return SQLITE_NOMEM;
+  pList->a = aNew;
   pList->a[pList->n] = sqlite3_value_dup(v);
   if (pList->a[pList->n] == 0) return SQLITE_NOMEM;
   pList->n++;
@@ -924,14 +925,10 @@ static int remoteRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   RemoteCursor *c = (RemoteCursor *)pCur;
   RemoteState *s = STATE(pCur->pVtab);
   RemoteRow *r = &c->aRow[c->iRow];
-  RowName *pName;
-  if (s->nRowName == s->nRowNameAlloc) {
-    int nNew = s->nRowNameAlloc ? s->nRowNameAlloc * 2 : 64;
-    RowName *aNew = sqlite3_realloc64(s->aRowName, nNew * sizeof(*aNew));
-    if (aNew == 0) return SQLITE_NOMEM;
-    s->aRowName = aNew;
-    s->nRowNameAlloc = nNew;
-  }
+  RowName *pName, *aNew;
+  aNew = roomForOne(s->aRowName, s->nRowName, &s->nRowNameAlloc, sizeof(*aNew));
+  if (aNew == 0) return SQLITE_NOMEM;
+  s->aRowName = aNew;
   pName = &s->aRowName[s->nRowName];
   pName->zNs = sqlite3_mprintf("%s", r->zNs);
   pName->zKey = sqlite3_mprintf("%s", r->zKey);

@@ -465,3 +465,23 @@ def test_copy_between_local_tables(mem):
                 "namespace = 'user-42'")
     assert rows(mem, "SELECT * FROM other ORDER BY key") == [
         ("user-42", "a", "1", 50.0), ("user-42", "b", "2", 60.0)]
+
+
+def test_join_with_more_plans_than_cached_statements(mem):
+    # A join whose WHERE terms need eleven distinct plans, more than the
+    # statement cache's eight slots, so cached statements are evicted and
+    # re-prepared while cursors hold others: every row must still match a
+    # plain table. (Cursors own their cached statement until they let go of
+    # it; SQLite's "busy" flag is false once a statement reaches its end.)
+    mem.executemany("INSERT INTO mem(namespace, key, value, updated_at) VALUES (?, ?, 'v', ?)",
+                    [(ns, f"k{i}", float(i)) for ns in "abc" for i in range(4)])
+    terms = ["namespace = a.namespace", "key = a.key", "namespace > a.namespace",
+             "namespace < a.namespace", "key > a.key", "key < a.key",
+             "updated_at > a.updated_at", "updated_at < a.updated_at",
+             "namespace = a.namespace AND key >= a.key"]
+    where = " AND ".join(f"(SELECT count(*) FROM {{t}} WHERE {w}) >= 0" for w in terms)
+    sql = ("SELECT a.namespace, a.key, x.key FROM {t} AS a JOIN {t} AS x "
+           "ON x.namespace = a.namespace WHERE " + where + " ORDER BY 1, 2, 3")
+    mem.execute("CREATE TABLE plain AS SELECT namespace, key, value, updated_at FROM mem")
+    got = rows(mem, sql.format(t="mem"))
+    assert got == rows(mem, sql.format(t="plain")) and len(got) == 48
