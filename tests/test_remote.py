@@ -448,3 +448,13 @@ def test_failed_read_leaves_nothing_half_copied(db, server):
                             'HTTP 500: {"detail": "injected 500"}')
     assert rows(db, "SELECT count(*) FROM mem") == [(0,)]
     assert rows(db, "SELECT count(*) FROM mem_usage") == [(0,)]
+
+
+def test_429_without_retry_after_backs_off(db, server):
+    make_table(db, server, retries=1)
+    server.faults({"kind": "status", "status": 429, "method": "PUT"})
+    db.execute("INSERT OR REPLACE INTO hosted VALUES ('a', 'k', 'v', NULL)")
+    log = server.log()
+    assert [e["method"] for e in log] == ["PUT", "PUT"]
+    # The first backoff is 25-50 ms (50 ms, with jitter), never an instant retry.
+    assert log[1]["time"] - log[0]["time"] >= 0.02
