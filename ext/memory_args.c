@@ -141,6 +141,27 @@ static int parseInt(const char *z, sqlite3_int64 *pOut) {
   return 1;
 }
 
+/* Split one argument, "name" or "name = value", into its trimmed parts.
+** *pzVal is 0 when there is no '='. */
+static void splitArg(const char *zArg, const char **pzName, int *pnName,
+                     const char **pzVal, int *pnVal) {
+  int n = (int)strlen(zArg);
+  const char *z = trim(zArg, &n);
+  const char *zEq = memchr(z, '=', n);
+  *pnName = zEq ? (int)(zEq - z) : n;
+  *pzName = trim(z, pnName);
+  *pzVal = 0;
+  *pnVal = 0;
+  if (zEq) {
+    *pnVal = n - (int)(zEq - z) - 1;
+    *pzVal = trim(zEq + 1, pnVal);
+  }
+}
+
+static int isName(const char *zName, int nName, const char *zWant) {
+  return (int)strlen(zWant) == nName && strncmp(zName, zWant, nName) == 0;
+}
+
 /* Parse argv[3..argc) of xCreate into *p. Two passes: the first finds
 ** `remote`, so that mode-specific arguments can be checked in the second. */
 int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
@@ -149,40 +170,31 @@ int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
   char *zRemote = 0;
   settingsDefaults(p);
   for (i = 3; i < argc; i++) {
-    int n = (int)strlen(argv[i]);
-    const char *z = trim(argv[i], &n);
-    if (n == 6 && strncmp(z, "remote", 6) == 0) p->isRemote = 1;
-    if (n > 6 && strncmp(z, "remote", 6) == 0) {
-      int m = 6;
-      while (z[m] == ' ') m++;
-      if (z[m] == '=') p->isRemote = 1;
-    }
+    const char *zName, *zVal;
+    int nName, nVal;
+    splitArg(argv[i], &zName, &nName, &zVal, &nVal);
+    if (isName(zName, nName, "remote")) p->isRemote = 1;
   }
   for (i = 3; i < argc; i++) {
-    int n = (int)strlen(argv[i]);
-    const char *z = trim(argv[i], &n);
-    const char *zEq = memchr(z, '=', n);
-    int nName = zEq ? (int)(zEq - z) : n;
-    int nVal = zEq ? n - nName - 1 : 0;
-    const char *zVal = zEq ? zEq + 1 : 0;
+    const char *zName, *zVal;
+    int nName, nVal;
     char *zValue = 0;
-    const char *zName = trim(z, &nName);
-    if (zEq) zVal = trim(zVal, &nVal);
+    splitArg(argv[i], &zName, &nName, &zVal, &nVal);
     if (nName == 0) {
-      if (n == 0) continue; /* "memory()" passes one empty argument */
+      if (zVal == 0) continue; /* "memory()" passes one empty argument */
       *pzErr = sqlite3_mprintf("memory: argument '%s' has no name", argv[i]);
       goto error;
     }
-    if (zEq) {
+    if (zVal) {
       zValue = unquote(zVal, nVal);
       if (zValue == 0) goto nomem;
     }
-    if (nName == 6 && strncmp(zName, "remote", 6) == 0) {
+    if (isName(zName, nName, "remote")) {
       sqlite3_free(zRemote);
       zRemote = zValue;
       continue;
     }
-    if (nName == 5 && strncmp(zName, "token", 5) == 0) {
+    if (isName(zName, nName, "token")) {
       if (!p->isRemote) {
         sqlite3_free(zValue);
         goto remoteOnly;
@@ -202,8 +214,7 @@ int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
     for (k = 0; k < N_INT_ARG; k++) {
       const IntArg *a = &aIntArg[k];
       sqlite3_int64 v;
-      if ((int)strlen(a->zName) != nName || strncmp(a->zName, zName, nName))
-        continue;
+      if (!isName(zName, nName, a->zName)) continue;
       if (a->mode == ARG_REMOTE && !p->isRemote) {
         sqlite3_free(zValue);
         goto remoteOnly;

@@ -649,9 +649,10 @@ static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
   return SQLITE_OK;
 }
 
-/* Step a write statement to completion; on error copy the real message
-** (a quota trigger's, say) into the vtab, where the user will see it. */
-static int runWrite(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid,
+/* Step a statement of the write path to its end (the last row's first
+** column in *pRowid); on error copy the real message (a quota trigger's,
+** say) into the vtab, where the user will see it. */
+static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid,
                     int *pGotRow) {
   int rc;
   if (pGotRow) *pGotRow = 0;
@@ -688,7 +689,7 @@ static int findRow(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
   sqlite3_bind_value(pStmt, 1, ns);
   sqlite3_bind_value(pStmt, 2, key);
   *pRowid = 0;
-  rc = runWrite(p, pStmt, pRowid, &got);
+  rc = stepToEnd(p, pStmt, pRowid, &got);
   return rc;
 }
 
@@ -713,8 +714,9 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_value(pStmt, 1, ns);
   sqlite3_bind_value(pStmt, 2, key);
+  /* STATIC: argv outlives the step, and stepToEnd() clears the bindings. */
   sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(aCol[MEM_COL_VALUE]),
-                    sqlite3_value_bytes(aCol[MEM_COL_VALUE]), SQLITE_TRANSIENT);
+                    sqlite3_value_bytes(aCol[MEM_COL_VALUE]), SQLITE_STATIC);
   /* Times given explicitly (an import) are kept; else now. */
   if (sqlite3_value_type(upd) != SQLITE_NULL) {
     sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
@@ -733,7 +735,7 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   }
   /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
   ** build a temporary table for every row. */
-  rc = runWrite(p, pStmt, 0, 0);
+  rc = stepToEnd(p, pStmt, 0, 0);
   if (rc == SQLITE_OK) *pRowid = sqlite3_last_insert_rowid(p->db);
   if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
       sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
@@ -769,7 +771,7 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
     sqlite3_bind_value(pStmt, 1, ns);
     sqlite3_bind_value(pStmt, 2, key);
     sqlite3_bind_int64(pStmt, 3, iRowid);
-    rc = runWrite(p, pStmt, 0, 0);
+    rc = stepToEnd(p, pStmt, 0, 0);
     if (rc != SQLITE_OK) return rc;
   }
 
@@ -779,7 +781,7 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
   sqlite3_bind_value(pStmt, 2, key);
   if (!sqlite3_value_nochange(val)) {
     sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(val),
-                      sqlite3_value_bytes(val), SQLITE_TRANSIENT);
+                      sqlite3_value_bytes(val), SQLITE_STATIC);
   }
   if (!sqlite3_value_nochange(upd) && sqlite3_value_type(upd) != SQLITE_NULL) {
     sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
@@ -790,7 +792,7 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
     sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
   }
   sqlite3_bind_int64(pStmt, 6, iRowid);
-  return runWrite(p, pStmt, 0, 0);
+  return stepToEnd(p, pStmt, 0, 0);
 }
 
 static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
@@ -804,7 +806,7 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     rc = writeStmt(p, W_DELETE, &pStmt);
     if (rc != SQLITE_OK) return rc;
     sqlite3_bind_value(pStmt, 1, argv[0]);
-    return runWrite(p, pStmt, 0, 0);
+    return stepToEnd(p, pStmt, 0, 0);
   }
 
   /* Every check happens before anything is written. */
