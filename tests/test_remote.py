@@ -335,7 +335,7 @@ def test_429_past_the_deadline_is_not_waited_for(db, server):
     start = time.monotonic()
     with pytest.raises(sqlite3.OperationalError) as e:
         db.execute("INSERT OR REPLACE INTO hosted VALUES ('a', 'k', 'v', NULL)")
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 2  # not the 30 s it was asked to wait
     assert "HTTP 429" in str(e.value)
 
 
@@ -348,7 +348,7 @@ def test_hang_past_timeout(db, server):
     elapsed = time.monotonic() - start
     assert str(e.value) == (f"memory: could not read a/k at {server.url}: "
                             "no answer within timeout_ms=500")
-    assert 0.45 < elapsed < 1.5
+    assert 0.45 < elapsed < 2.5  # one deadline, not 3 s delays times retries
 
 
 def test_non_json_answer(db, server):
