@@ -251,6 +251,12 @@ def bench_remote(repeat, latency_ms):
         record(f"write 300 keys in one INSERT ... SELECT ({label})",
                "sequential PUTs (http.client, keep-alive)", sdk, ours, **target)
         if latency_ms:
+            conn.execute(f"CREATE VIRTUAL TABLE hosted1 USING memory(remote='{server.url}', "
+                         "concurrency=1)")
+            ours = median_time(lambda: conn.execute(
+                "SELECT key, value FROM hosted1 WHERE namespace = 'bench'").fetchall(), repeat)
+            record(f"read the values of a 300-key namespace ({label}, concurrency=1)",
+                   "SDK pattern (httpx, sequential)", sdk_read_time, ours)
             ours = median_time(lambda: conn.execute(
                 "SELECT key, value FROM hosted32 WHERE namespace = 'bench'").fetchall(), repeat)
             record(f"read the values of a 300-key namespace ({label}, concurrency=32)",
