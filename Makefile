@@ -103,6 +103,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(SOURCES) $(HEA
 
 fuzz-replay: fuzz-deps $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t; \
 	  ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz_$$t -runs=0 \
 	    tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t > build/fuzz/replay_$$t.log 2>&1 \
 	    || { cat build/fuzz/replay_$$t.log; exit 1; }; \
