@@ -12,7 +12,8 @@ prints "PORT <n>" once it listens. Besides the API it answers, under
         {"kind": "status", "status": 503, "retry_after": 1, "count": 2,
          "method": "PUT", "path": "/memory/a"}   (method, path: optional
                                                   filters; path a prefix)
-        kind "status":  answer that status with {"detail": ...}
+        kind "status":  answer that status with {"detail": ...} (and a
+                        "location" header, for redirects)
         kind "delay":   wait "seconds", then answer normally
         kind "garbage": 200 with a body that is not JSON
         kind "drop":    close the connection without an answer
@@ -109,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
                 "content_type": self.headers.get("Content-Type"),
                 "body": body.decode("utf-8", "replace") if body else None,
                 "time": time.time(),
+                "client_port": self.client_address[1],  # one per connection
             })
             latency = STATE.latency
         if latency:
@@ -129,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
             headers = []
             if "retry_after" in fault:
                 headers.append(("Retry-After", str(fault["retry_after"])))
+            if "location" in fault:
+                headers.append(("Location", fault["location"]))
             self.send_json(fault["status"], {"detail": fault.get(
                 "detail", f"injected {fault['status']}")}, headers)
         elif kind == "garbage":

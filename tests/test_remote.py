@@ -458,3 +458,41 @@ def test_429_without_retry_after_backs_off(db, server):
     assert [e["method"] for e in log] == ["PUT", "PUT"]
     # The first backoff is 25-50 ms (50 ms, with jitter), never an instant retry.
     assert log[1]["time"] - log[0]["time"] >= 0.02
+
+
+def test_connections_are_reused_across_queries(hosted, server):
+    seed(server, "a", 3)
+    for _ in range(10):
+        rows(hosted, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k001'")
+    rows(hosted, "SELECT key, value FROM hosted WHERE namespace = 'a'")
+    hosted.execute("INSERT OR REPLACE INTO hosted VALUES ('a', 'k9', 'v', NULL)")
+    log = server.log()
+    assert len(log) == 10 + 4 + 1
+    # Sequential requests all went over the one kept-alive connection; the
+    # concurrent GETs of the namespace read opened at most `concurrency`.
+    assert len({e["client_port"] for e in log}) <= 3
+
+
+def test_redirects_are_not_followed(db, server):
+    make_table(db, server)
+    server.faults({"kind": "status", "status": 302, "method": "GET",
+                   "location": "http://127.0.0.2:1/memory/a/k",
+                   "detail": "moved"})
+    with pytest.raises(sqlite3.OperationalError) as e:
+        rows(db, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k'")
+    assert str(e.value) == (f"memory: could not read a/k at {server.url}: "
+                            'HTTP 302: {"detail": "moved"}')
+    assert server.requests() == [("GET", "/memory/a/k")]
+
+
+def test_copy_keeps_created_at_when_named(hosted, server):
+    seed(server, "a", 2)
+    hosted.execute("CREATE VIRTUAL TABLE mem USING memory")
+    hosted.execute("INSERT OR REPLACE INTO mem(namespace, key, value, updated_at, "
+                   "created_at) SELECT namespace, key, value, updated_at, created_at "
+                   "FROM hosted WHERE namespace = 'a'")
+    server_times = {k: (server.call("GET", f"/memory/a/{k}")["updated_at"],
+                        server.call("GET", f"/memory/a/{k}")["created_at"])
+                    for k in ("k000", "k001")}
+    assert {k: (u, c) for k, u, c in rows(
+        hosted, "SELECT key, updated_at, created_at FROM mem")} == server_times
