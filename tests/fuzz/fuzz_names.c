@@ -59,6 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           part[0], len[0], part[1], len[1]);
   fuzzRun(db, "SELECT * FROM m WHERE namespace LIKE ?1 AND key GLOB ?2",
           part[0], len[0], part[1], len[1]);
+  /* IN lists travel to the backing query as JSON built by memory_local.c. */
+  fuzzRun(db, "SELECT count(*) FROM m WHERE namespace IN (?1, ?2, 'x') AND key IN (?2, ?1)",
+          part[0], len[0], part[1], len[1]);
   {
     /* Only valid names are ever stored. */
     sqlite3_stmt *pStmt;
