@@ -107,7 +107,7 @@ fuzz-replay: fuzz-deps $(FUZZ_BINS)
 	  ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz_$$t -runs=0 \
 	    tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t > build/fuzz/replay_$$t.log 2>&1 \
 	    || { cat build/fuzz/replay_$$t.log; exit 1; }; \
-	  echo "fuzz_$$t: replayed $$(ls tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t | grep -vc ':$$') saved inputs"; \
+	  echo "fuzz_$$t: replayed $$(find tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t -type f | wc -l) saved inputs"; \
 	done
 
 fuzz: deps fuzz-deps $(FUZZ_BINS) dist/memory.so
