@@ -496,3 +496,27 @@ def test_copy_keeps_created_at_when_named(hosted, server):
                     for k in ("k000", "k001")}
     assert {k: (u, c) for k, u, c in rows(
         hosted, "SELECT key, updated_at, created_at FROM mem")} == server_times
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "status", "status": 500, "count": 5},
+    {"kind": "status", "status": 429, "retry_after": 1, "count": 5},
+    {"kind": "delay", "seconds": 2},
+    {"kind": "garbage"},
+    {"kind": "drop", "count": 5},
+    {"kind": "huge", "bytes": 64 * 1024 * 1024, "chunked": True},
+    {"kind": "body", "body": '{"namespace": "a", "key": "k", "value": ["x"]}'},
+], ids=lambda f: f["kind"] + str(f.get("status", "")))
+def test_table_works_after_every_fault(db, server, fault):
+    make_table(db, server, retries=1, timeout_ms=800)
+    server.call("PUT", "/memory/a/k", {"value": "v"})
+    server.faults(dict(fault, method="GET"))
+    start = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError) as e:
+        rows(db, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k'")
+    assert str(e.value).startswith(f"memory: could not read a/k at {server.url}: ")
+    assert time.monotonic() - start < 3  # within the deadline, give or take
+    server.call("POST", "/_test/reset")  # no faults left
+    server.call("PUT", "/memory/a/k", {"value": "again"})
+    assert rows(db, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k'") == [
+        ("again",)]
