@@ -79,8 +79,10 @@ demo: deps dist/memory.so
 
 test: deps dist/memory.so dist/asan/memory.so fuzz-replay
 	$(PYTHON) -m pytest -q tests
+	@# --capture=sys: a sanitizer report goes to file descriptor 2 and the
+	@# process exits at once; fd-level capture would swallow the report.
 	LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0 \
-	  MEMORY_EXT=dist/asan/memory $(PYTHON) -m pytest -q -x tests
+	  MEMORY_EXT=dist/asan/memory $(PYTHON) -m pytest -q -x --capture=sys tests
 
 # Fuzz targets (libFuzzer + ASan + UBSan): tests/fuzz/fuzz_<name>.c with the
 # extension compiled in. `make fuzz` runs each for FUZZ_SECONDS, growing

@@ -1,19 +1,23 @@
 /*
 ** HTTP client for the remote backend; see memory_http.h.
 **
-** The loop is libcurl's multi-app.c: start what may start, perform,
-** collect finished transfers, poll. Connections live in the multi handle's
-** cache, so they are reused across requests and queries of one table.
+** The loop is libcurl's event-driven one (curl_multi_socket_action, as in
+** its hiperfifo.c example), over poll(): libcurl says which sockets and
+** which timeout to wait for, and is told only about the sockets that are
+** ready. (curl_multi_perform would visit every transfer on every call:
+** with 16 in flight, most of the client's CPU went there.) Connections live
+** in the multi handle's cache, so they are reused across requests and
+** queries of one table.
 */
 #include "memory_http.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_MAX_MS 2000
-#define MAX_IDLE_HANDLES 32
 
 struct MemHttp {
   CURLM *multi;
@@ -21,15 +25,53 @@ struct MemHttp {
   int timeoutMs, retries, concurrency;
   int nActive;
   int nSent;                  /* attempts started, for tests and benches */
-  CURL *aIdle[MAX_IDLE_HANDLES];
-  int nIdle;
   MemRequest *pQueueHead, *pQueueTail;
+  struct pollfd *aPoll;       /* the sockets libcurl wants watched */
+  int nPoll, nPollAlloc;
+  sqlite3_int64 timerAt;      /* when libcurl wants its timeout call; -1 */
 };
 
 static sqlite3_int64 nowMs(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (sqlite3_int64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libcurl's socket callback: watch socket fd for `what`, or stop. */
+static int onSocket(CURL *easy, curl_socket_t fd, int what, void *pArg,
+                    void *pSocketArg) {
+  MemHttp *p = pArg;
+  int i;
+  (void)easy;
+  (void)pSocketArg;
+  for (i = 0; i < p->nPoll && p->aPoll[i].fd != fd; i++) {
+  }
+  if (what == CURL_POLL_REMOVE) {
+    if (i < p->nPoll) p->aPoll[i] = p->aPoll[--p->nPoll];
+    return 0;
+  }
+  if (i == p->nPoll) {
+    if (p->nPoll == p->nPollAlloc) {
+      int nNew = p->nPollAlloc ? p->nPollAlloc * 2 : 16;
+      struct pollfd *aNew = sqlite3_realloc64(p->aPoll, nNew * sizeof(*aNew));
+      if (aNew == 0) return -1; /* libcurl fails the transfer */
+      p->aPoll = aNew;
+      p->nPollAlloc = nNew;
+    }
+    p->aPoll[p->nPoll++].fd = fd;
+  }
+  p->aPoll[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) |
+                               ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+  p->aPoll[i].revents = 0;
+  return 0;
+}
+
+/* libcurl's timer callback: call back in timeoutMs (-1: no timer). */
+static int onTimer(CURLM *multi, long timeoutMs, void *pArg) {
+  MemHttp *p = pArg;
+  (void)multi;
+  p->timerAt = timeoutMs < 0 ? -1 : nowMs() + timeoutMs;
+  return 0;
 }
 
 int memHttpNew(const MemSettings *s, MemHttp **ppHttp) {
@@ -43,6 +85,11 @@ int memHttpNew(const MemSettings *s, MemHttp **ppHttp) {
   p->concurrency = s->concurrency;
   p->multi = curl_multi_init();
   if (p->multi == 0) goto nomem;
+  p->timerAt = -1;
+  curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, onSocket);
+  curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+  curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, onTimer);
+  curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
   curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->concurrency);
   curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)s->concurrency);
   /* An empty Expect: stops libcurl waiting for "100 Continue" on bodies
@@ -66,11 +113,10 @@ nomem:
 }
 
 void memHttpFree(MemHttp *p) {
-  int i;
   if (p == 0) return;
-  for (i = 0; i < p->nIdle; i++) curl_easy_cleanup(p->aIdle[i]);
-  if (p->multi) curl_multi_cleanup(p->multi);
+  if (p->multi) curl_multi_cleanup(p->multi); /* may still call onSocket */
   curl_slist_free_all(p->headers);
+  sqlite3_free(p->aPoll);
   sqlite3_free(p);
 }
 
@@ -111,14 +157,15 @@ static void unqueue(MemHttp *p, MemRequest *r) {
   r->pNextQueued = 0;
 }
 
+/* Each attempt gets a fresh easy handle, cleaned up when it ends. Reusing
+** them saved little (connections are cached in the multi handle, not in
+** easy handles) and exposed a libcurl 7.88 bug: an answer that begins with
+** a folded header line read a header freed with the previous answer on the
+** same handle (found by tests/fuzz/fuzz_answers.c). */
 static void releaseEasy(MemHttp *p, CURL *easy) {
   curl_multi_remove_handle(p->multi, easy);
   p->nActive--;
-  if (p->nIdle < MAX_IDLE_HANDLES) {
-    p->aIdle[p->nIdle++] = easy;
-  } else {
-    curl_easy_cleanup(easy);
-  }
+  curl_easy_cleanup(easy);
 }
 
 void memRequestFree(MemRequest *r) {
@@ -168,10 +215,9 @@ static void finish(MemRequest *r, char *zError) {
 }
 
 static int startAttempt(MemHttp *p, MemRequest *r, sqlite3_int64 now) {
-  CURL *easy = p->nIdle > 0 ? p->aIdle[--p->nIdle] : curl_easy_init();
+  CURL *easy = curl_easy_init();
   long remaining = (long)(r->deadline - now);
   if (easy == 0) return SQLITE_NOMEM;
-  curl_easy_reset(easy);
   sqlite3_free(r->zResp);
   r->zResp = 0;
   r->nResp = 0;
@@ -303,54 +349,67 @@ static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
   enqueue(p, r);
 }
 
-static void progress(MemHttp *p) {
-  int running, nLeft;
+/* Hand finished transfers to attemptDone(). */
+static void collectDone(MemHttp *p) {
+  int nLeft;
   CURLMsg *m;
-  startReady(p);
-  curl_multi_perform(p->multi, &running);
   while ((m = curl_multi_info_read(p->multi, &nLeft)) != 0) {
     MemRequest *r = 0;
     if (m->msg != CURLMSG_DONE) continue;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     if (r) attemptDone(p, r, m->data.result);
   }
-  startReady(p);
 }
 
-/* How long poll may sleep: until curl's next timer or the next retry. */
-static int pollTimeout(MemHttp *p) {
-  long curlMs = -1;
+/* How long to wait: until libcurl's timer, the next retry, or 200 ms, after
+** which queued requests' deadlines are looked at again. */
+static int waitTimeout(MemHttp *p) {
   sqlite3_int64 ms = 200, now = nowMs();
   MemRequest *r;
-  curl_multi_timeout(p->multi, &curlMs);
-  if (curlMs >= 0 && curlMs < ms) ms = curlMs;
+  if (p->timerAt >= 0 && p->timerAt - now < ms) ms = p->timerAt - now;
   for (r = p->pQueueHead; r; r = r->pNextQueued) {
-    sqlite3_int64 wait = r->notBefore - now;
-    if (wait < 0) wait = 0;
-    if (wait < ms) ms = wait;
+    if (r->notBefore - now < ms) ms = r->notBefore - now;
   }
-  return (int)ms;
+  return ms < 0 ? 0 : (int)ms;
+}
+
+/* One turn of the loop: start what may start, wait for the sockets libcurl
+** watches (or its timer, or the next retry), and tell libcurl what is
+** ready. The ready sockets are copied first: libcurl's callbacks change
+** aPoll while it works. */
+static void progress(MemHttp *p) {
+  struct pollfd aReady[64];
+  int nReady = 0, i, running, timeout;
+  startReady(p);
+  timeout = waitTimeout(p);
+  if (poll(p->aPoll, (nfds_t)p->nPoll, timeout) > 0) {
+    for (i = 0; i < p->nPoll && nReady < 64; i++) {
+      if (p->aPoll[i].revents) aReady[nReady++] = p->aPoll[i];
+    }
+  }
+  for (i = 0; i < nReady; i++) {
+    short ev = aReady[i].revents;
+    int flags = ((ev & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
+                ((ev & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                ((ev & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+    curl_multi_socket_action(p->multi, aReady[i].fd, flags, &running);
+  }
+  if (p->timerAt >= 0 && nowMs() >= p->timerAt) {
+    p->timerAt = -1;
+    curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
+  collectDone(p);
+  startReady(p);
 }
 
 int memHttpWait(MemHttp *p, MemRequest *r) {
   while (!r->done) {
-    progress(p);
-    if (r->done) break;
     if (!r->queued && r->pEasy == 0) {
       /* Neither queued nor in flight: never submitted. */
       finish(r, sqlite3_mprintf("request was never sent"));
       break;
     }
-    curl_multi_poll(p->multi, 0, 0, pollTimeout(p), 0);
-  }
-  return SQLITE_OK;
-}
-
-int memHttpWaitAll(MemHttp *p) {
-  while (p->nActive > 0 || p->pQueueHead) {
     progress(p);
-    if (p->nActive == 0 && p->pQueueHead == 0) break;
-    curl_multi_poll(p->multi, 0, 0, pollTimeout(p), 0);
   }
   return SQLITE_OK;
 }

@@ -51,7 +51,6 @@ void memRequestFree(MemRequest *r); /* cancels it if still in flight */
 
 void memHttpSubmit(MemHttp *p, MemRequest *r);
 int memHttpWait(MemHttp *p, MemRequest *r);  /* SQLITE_OK, or NOMEM */
-int memHttpWaitAll(MemHttp *p);
 int memHttpRequestsSent(MemHttp *p);         /* attempts made, for tests */
 
 /* Percent-encode a validated name for a URL path (sqlite3_malloc). */

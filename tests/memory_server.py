@@ -20,6 +20,7 @@ prints "PORT <n>" once it listens. Besides the API it answers, under
         kind "huge":    200 with "bytes" bytes of body ("chunked": true to
                         send no Content-Length)
         kind "body":    200 with the given "body" (JSON text): a server lie
+        kind "raw":     the given bytes ("raw") as the whole answer, then close
     GET  /_test/log               every request so far, in order
     POST /_test/log/clear
 """
@@ -147,6 +148,9 @@ class Handler(BaseHTTPRequestHandler):
                 pass
         elif kind == "huge":
             self.send_huge(fault["bytes"], fault.get("chunked", False))
+        elif kind == "raw":
+            self.close_connection = True
+            self.wfile.write(fault["raw"].encode("latin-1"))
         return True
 
     def send_huge(self, total, chunked):

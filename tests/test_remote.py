@@ -520,3 +520,20 @@ def test_table_works_after_every_fault(db, server, fault):
     server.call("PUT", "/memory/a/k", {"value": "again"})
     assert rows(db, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k'") == [
         ("again",)]
+
+
+def test_answer_opening_with_a_folded_header_after_a_normal_one(db, server):
+    # Regression (found by fuzz_answers): libcurl 7.88 keeps a pointer to the
+    # previous answer's last header on an easy handle; an answer whose first
+    # header line is folded (starts with a space) then read freed memory
+    # when the handle was reused. Each attempt now gets a fresh handle; the
+    # ASan run of this suite would report the read.
+    make_table(db, server, retries=0)
+    server.call("PUT", "/memory/a/k", {"value": "v"})
+    assert rows(db, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k'") == [("v",)]
+    server.faults({"kind": "raw", "method": "GET",
+                   "raw": "HTTP/1.1 200T\n KO\ransfer-Encoding: chunkud\r\n\r\n"
+                          "5\r\n{\"eal\r\n0\r\n\r\n"})  # the fuzzer's input
+    with pytest.raises(sqlite3.OperationalError):
+        rows(db, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k'")
+    assert rows(db, "SELECT value FROM hosted WHERE namespace = 'a' AND key = 'k'") == [("v",)]
