@@ -8,9 +8,9 @@
 **   memory_vtab.c    the `memory` module: xCreate/xConnect and dispatch to a
 **                    backend
 **   memory_local.c   local backend: a backing table with quota triggers
-**   memory_remote.c  remote backend: the hosted HTTP API
+**   memory_remote.c  remote backend: the hosted HTTP API (its JSON is built
+**                    and parsed by SQLite's own JSON functions)
 **   memory_http.c    libcurl client: concurrency, retries, deadlines, caps
-**   memory_json.c    JSON through SQLite's own JSON functions
 **   memory_messages.c  memory_messages() table-valued function
 */
 #ifndef MEMORY_INTERNAL_H
