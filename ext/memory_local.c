@@ -652,13 +652,10 @@ static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
 /* Step a statement of the write path to its end (the last row's first
 ** column in *pRowid); on error copy the real message (a quota trigger's,
 ** say) into the vtab, where the user will see it. */
-static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid,
-                    int *pGotRow) {
+static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid) {
   int rc;
-  if (pGotRow) *pGotRow = 0;
   while ((rc = sqlite3_step(pStmt)) == SQLITE_ROW) {
     if (pRowid) *pRowid = sqlite3_column_int64(pStmt, 0);
-    if (pGotRow) *pGotRow = 1;
   }
   rc = sqlite3_reset(pStmt);
   sqlite3_clear_bindings(pStmt);
@@ -684,13 +681,12 @@ static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid,
 static int findRow(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
                    sqlite3_int64 *pRowid) {
   sqlite3_stmt *pStmt;
-  int rc = writeStmt(p, W_FIND, &pStmt), got;
+  int rc = writeStmt(p, W_FIND, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_value(pStmt, 1, ns);
   sqlite3_bind_value(pStmt, 2, key);
   *pRowid = 0;
-  rc = stepToEnd(p, pStmt, pRowid, &got);
-  return rc;
+  return stepToEnd(p, pStmt, pRowid);
 }
 
 static int duplicateError(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
@@ -735,7 +731,7 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   }
   /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
   ** build a temporary table for every row. */
-  rc = stepToEnd(p, pStmt, 0, 0);
+  rc = stepToEnd(p, pStmt, 0);
   if (rc == SQLITE_OK) *pRowid = sqlite3_last_insert_rowid(p->db);
   if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
       sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
@@ -771,7 +767,7 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
     sqlite3_bind_value(pStmt, 1, ns);
     sqlite3_bind_value(pStmt, 2, key);
     sqlite3_bind_int64(pStmt, 3, iRowid);
-    rc = stepToEnd(p, pStmt, 0, 0);
+    rc = stepToEnd(p, pStmt, 0);
     if (rc != SQLITE_OK) return rc;
   }
 
@@ -792,7 +788,7 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
     sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
   }
   sqlite3_bind_int64(pStmt, 6, iRowid);
-  return stepToEnd(p, pStmt, 0, 0);
+  return stepToEnd(p, pStmt, 0);
 }
 
 static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
@@ -806,7 +802,7 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     rc = writeStmt(p, W_DELETE, &pStmt);
     if (rc != SQLITE_OK) return rc;
     sqlite3_bind_value(pStmt, 1, argv[0]);
-    return stepToEnd(p, pStmt, 0, 0);
+    return stepToEnd(p, pStmt, 0);
   }
 
   /* Every check happens before anything is written. */
