@@ -10,6 +10,9 @@ CFLAGS   ?= -O2 -g
 WARNINGS  = -Wall -Wextra -Werror
 CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
 EXT_FLAGS = -fPIC -shared -Ibuild -Iext $(CURL_CFLAGS)
+# memory_debug() reports the flags a build was made with.
+debug_flags = -DMEMORY_BUILD_FLAGS='"$(strip $(1))"'
+
 LIBS      = -lcurl
 
 ASAN_RUNTIME := $(shell $(CC) -print-file-name=libasan.so)
@@ -27,20 +30,23 @@ SQL      = sql/local_tables.sql sql/local_triggers.sql sql/messages.sql
 DEB_PACKAGES = gcc make sqlite3 libsqlite3-dev libcurl4-openssl-dev \
                python3 python3-pytest valgrind
 
+, := ,
 .PHONY: all deps demo test bench fuzz fuzz-deps fuzz-replay clean
 
 all: dist/memory.so
 
 dist/memory.so: $(SOURCES) $(HEADERS)
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(WARNINGS) $(EXT_FLAGS) -o $@ $(SOURCES) $(LIBS)
+	$(CC) $(CFLAGS) $(WARNINGS) $(EXT_FLAGS) $(call debug_flags,$(CFLAGS)) \
+	  -o $@ $(SOURCES) $(LIBS)
 
 # The same extension under AddressSanitizer + UBSan; tests load it with
 # libasan preloaded (see tests/conftest.py).
 dist/asan/memory.so: $(SOURCES) $(HEADERS)
 	@mkdir -p dist/asan
 	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=all $(WARNINGS) $(EXT_FLAGS) -o $@ $(SOURCES) $(LIBS)
+	  -fno-sanitize-recover=all $(WARNINGS) $(EXT_FLAGS) \
+	  $(call debug_flags,-O1 -g -fsanitize=address$(,)undefined) -o $@ $(SOURCES) $(LIBS)
 
 # sql/*.sql become C string constants: sql/local_tables.sql is
 # memSqlLocalTables. Whole-line comments are dropped.

@@ -13,10 +13,46 @@ SQLITE_EXTENSION_INIT1
 
 #include <curl/curl.h>
 
+/* The compiler flags of this build, passed in by the Makefile. */
+#ifndef MEMORY_BUILD_FLAGS
+#define MEMORY_BUILD_FLAGS "unknown"
+#endif
+
 static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
   (void)argv;
   sqlite3_result_text(ctx, MEMORY_VERSION, -1, SQLITE_STATIC);
+}
+
+/* memory_debug(): what a bug report needs, one "name: value" per line
+** (after sqlite-vec's vec_debug()): this extension's version, the SQLite it
+** was compiled against and the one running it, libcurl and its TLS and
+** HTTP/2 support, and the build flags. */
+static void debugFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+  char *z;
+  (void)argc;
+  (void)argv;
+  z = sqlite3_mprintf(
+      "memory: %s\n"
+      "sqlite compiled: %s\n"
+      "sqlite running: %s (%s)\n"
+      "libcurl: %s, TLS %s, HTTP/2 %s\n"
+      "build: %s%s",
+      MEMORY_VERSION, SQLITE_VERSION, sqlite3_libversion(), sqlite3_sourceid(),
+      curl->version, curl->ssl_version ? curl->ssl_version : "none",
+      (curl->features & CURL_VERSION_HTTP2) ? "yes" : "no", MEMORY_BUILD_FLAGS,
+#if defined(__SANITIZE_ADDRESS__)
+      " (AddressSanitizer)"
+#else
+      ""
+#endif
+  );
+  if (z == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
 }
 
 #ifdef _WIN32
@@ -43,6 +79,10 @@ int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
   rc = sqlite3_create_function(db, "memory_version", 0,
                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
                                0, versionFunc, 0, 0);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function(db, "memory_debug", 0,
+                                 SQLITE_UTF8 | SQLITE_INNOCUOUS, 0, debugFunc, 0, 0);
+  }
   if (rc == SQLITE_OK) rc = memRegisterNameFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterLocalFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterModule(db);
