@@ -6,9 +6,11 @@
 **   sqlite3> CREATE VIRTUAL TABLE mem USING memory;
 **
 ** This file is the entry point: it registers the `memory` module and the
-** SQL functions. See memory_internal.h for how the rest is split.
+** SQL functions. README.md ("Architecture") says how the rest is split.
 */
-#include "memory_internal.h"
+#include "memory_messages.h"
+#include "memory_names.h"
+#include "memory_vtab.h"
 SQLITE_EXTENSION_INIT1
 
 #include <curl/curl.h>
@@ -84,7 +86,6 @@ int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
                                  SQLITE_UTF8 | SQLITE_INNOCUOUS, 0, debugFunc, 0, 0);
   }
   if (rc == SQLITE_OK) rc = memRegisterNameFunctions(db);
-  if (rc == SQLITE_OK) rc = memRegisterLocalFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterModule(db);
   if (rc == SQLITE_OK) rc = memRegisterMessages(db);
   return rc;

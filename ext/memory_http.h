@@ -11,7 +11,7 @@
 #ifndef MEMORY_HTTP_H
 #define MEMORY_HTTP_H
 
-#include "memory_internal.h"
+#include "memory_config.h"
 
 /* The largest answer accepted. A value is at most 100,000 characters, at
 ** most 6 bytes each once JSON-escaped; a listing is at most 1000 entries. */

@@ -22,7 +22,8 @@
 */
 #define PLAN_COLUMNS 0x1f
 
-#include "memory_internal.h"
+#include "memory_backend.h"
+#include "memory_names.h"
 #include "memory_sql.h" /* generated from sql/ by the Makefile */
 
 #include <stdlib.h>
@@ -82,12 +83,13 @@ typedef struct LocalCursor {
 ** table names (escaped for a "quoted identifier"), {MAX_BYTES} and
 ** {MAX_WRITES} the limits as literals (settings never change after CREATE,
 ** and a literal saves two lookups per written row), {TODAY} the UTC day. */
-static char *expandTemplate(const char *zTemplate, MemVtab *p) {
+static char *expandTemplate(const char *zTemplate, MemVtab *p,
+                            const char *zName) {
   sqlite3_str *pOut = sqlite3_str_new(0);
   const char *z;
   for (z = zTemplate; *z; z++) {
     if (strncmp(z, "{S}", 3) == 0 || strncmp(z, "{T}", 3) == 0) {
-      sqlite3_str_appendf(pOut, "%w", z[1] == 'S' ? p->zSchema : p->zName);
+      sqlite3_str_appendf(pOut, "%w", z[1] == 'S' ? p->zSchema : zName);
       z += 2;
     } else if (strncmp(z, "{MAX_BYTES}", 11) == 0) {
       sqlite3_str_appendf(pOut, "%lld", p->settings.maxNamespaceBytes);
@@ -105,8 +107,11 @@ static char *expandTemplate(const char *zTemplate, MemVtab *p) {
   return sqlite3_str_finish(pOut);
 }
 
-static int execTemplate(MemVtab *p, const char *zTemplate, char **pzErr) {
-  char *zSql = expandTemplate(zTemplate, p);
+/* Run a template for table p under the name zName (p->zName, or the new
+** name during a rename). */
+static int execTemplate(MemVtab *p, const char *zName, const char *zTemplate,
+                        char **pzErr) {
+  char *zSql = expandTemplate(zTemplate, p, zName);
   int rc;
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
@@ -145,19 +150,29 @@ static void finalizeAll(LocalState *s) {
   }
 }
 
-int memLocalInit(MemVtab *p, int isCreate, char **pzErr) {
+static int localInit(MemVtab *p, int isCreate, char **pzErr) {
   int rc;
   LocalState *s = sqlite3_malloc(sizeof(*s));
   if (s == 0) return SQLITE_NOMEM;
   memset(s, 0, sizeof(*s));
   p->pState = s;
   if (!isCreate) return SQLITE_OK;
-  rc = execTemplate(p, memSqlLocalTables, pzErr);
-  if (rc == SQLITE_OK) rc = execTemplate(p, memSqlLocalTriggers, pzErr);
+  rc = execTemplate(p, p->zName, memSqlLocalTables, pzErr);
+  if (rc == SQLITE_OK) rc = execTemplate(p, p->zName, memSqlLocalTriggers, pzErr);
   if (rc != SQLITE_OK) {
     sqlite3_free(s);
     p->pState = 0;
   }
+  return rc;
+}
+
+/* Format 1 (0.1.0) to 2: the triggers and the usage view are made again
+** from the current sql/ templates; the tables are unchanged. */
+static int localUpgrade(MemVtab *p, int iFromFormat, char **pzErr) {
+  int rc;
+  (void)iFromFormat;
+  rc = dropTriggersAndViews(p);
+  if (rc == SQLITE_OK) rc = execTemplate(p, p->zName, memSqlLocalTriggers, pzErr);
   return rc;
 }
 
@@ -204,8 +219,7 @@ static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
       p->zSchema, p->zName, zNew, p->zSchema, p->zName, zNew);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
-  if (rc == SQLITE_OK) rc = memRenameConfig(p, zNew);
-  if (rc == SQLITE_OK) rc = execTemplate(p, memSqlLocalTriggers, 0);
+  if (rc == SQLITE_OK) rc = execTemplate(p, zNew, memSqlLocalTriggers, 0);
   return rc;
 }
 
@@ -877,23 +891,20 @@ int memRegisterLocalFunctions(sqlite3 *db) {
   return rc;
 }
 
-const sqlite3_module memLocalBackend = {
-    /* iVersion    */ 3,
-    /* xCreate     */ 0,
-    /* xConnect    */ 0,
-    /* xBestIndex  */ localBestIndex,
-    /* xDisconnect */ localDisconnect,
-    /* xDestroy    */ localDestroy,
-    /* xOpen       */ localOpen,
-    /* xClose      */ localClose,
-    /* xFilter     */ localFilter,
-    /* xNext       */ localNext,
-    /* xEof        */ localEof,
-    /* xColumn     */ localColumn,
-    /* xRowid      */ localRowid,
-    /* xUpdate     */ localUpdate,
-    /* xBegin..    */ 0, 0, 0, 0, 0,
-    /* xRename     */ localRename,
-    /* xSavepoint.. */ 0, 0, 0,
-    /* xShadowName */ 0,
+const MemBackend memLocalBackend = {
+    .zName = "local",
+    .xInit = localInit,
+    .xUpgrade = localUpgrade,
+    .xDisconnect = localDisconnect,
+    .xDestroy = localDestroy,
+    .xRename = localRename,
+    .xBestIndex = localBestIndex,
+    .xOpen = localOpen,
+    .xClose = localClose,
+    .xFilter = localFilter,
+    .xNext = localNext,
+    .xEof = localEof,
+    .xColumn = localColumn,
+    .xRowid = localRowid,
+    .xUpdate = localUpdate,
 };

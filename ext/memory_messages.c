@@ -12,9 +12,8 @@
 ** one conversation, so preparing per statement cost more than the reading).
 ** A second cursor open at the same time (a self-join) prepares its own.
 */
-#include "memory_internal.h"
+#include "memory_messages.h"
 #include "memory_sql.h"
-#include "memory_util.h"
 
 #include <string.h>
 

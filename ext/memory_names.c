@@ -6,7 +6,7 @@
 ** Lengths are always taken with sqlite3_value_bytes(): text from Python can
 ** hold NUL bytes, and strlen() would let "ok\0../../x" pass as "ok".
 */
-#include "memory_internal.h"
+#include "memory_names.h"
 
 #include <string.h>
 

@@ -23,7 +23,9 @@
 #define RP_VALUES 0x040       /* value or created_at is read */
 #define RP_NEWEST_FIRST 0x080 /* ORDER BY updated_at DESC: the API's order */
 
+#include "memory_backend.h"
 #include "memory_http.h"
+#include "memory_names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,23 +78,10 @@ typedef struct RemoteCursor {
 
 #define STATE(p) ((RemoteState *)((MemVtab *)(p))->pState)
 
-/* Room for one more element in an array of *pnAlloc elements of sz bytes,
-** n of them used: the array, possibly moved, or 0 when out of memory (the
-** old array is then still valid). */
-static void *roomForOne(void *a, int n, int *pnAlloc, size_t sz) {
-  int nNew;
-  void *aNew;
-  if (n < *pnAlloc) return a;
-  nNew = *pnAlloc ? *pnAlloc * 2 : 16;
-  aNew = sqlite3_realloc64(a, (sqlite3_uint64)nNew * sz);
-  if (aNew) *pnAlloc = nNew;
-  return aNew;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Setup.                                                                 */
 
-int memRemoteInit(MemVtab *p, int isCreate, char **pzErr) {
+static int remoteInit(MemVtab *p, int isCreate, char **pzErr) {
   RemoteState *s = sqlite3_malloc(sizeof(*s));
   int rc;
   (void)isCreate; /* nothing to build: the data lives on the server */
@@ -149,8 +138,11 @@ static int remoteDisconnect(sqlite3_vtab *pVtab) {
 /* DROP TABLE forgets the connection settings, never the remote data. */
 static int remoteDestroy(sqlite3_vtab *pVtab) { return remoteDisconnect(pVtab); }
 
+/* Nothing of its own to rename: its settings are the module's. */
 static int remoteRename(sqlite3_vtab *pVtab, const char *zNew) {
-  return memRenameConfig((MemVtab *)pVtab, zNew);
+  (void)pVtab;
+  (void)zNew;
+  return SQLITE_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -251,7 +243,7 @@ static int queueWrite(MemVtab *p, int isDelete, const char *zNs,
                       const char *zKey, sqlite3_value *value) {
   RemoteState *s = STATE(p);
   PendingWrite *w;
-  PendingWrite *aNew = roomForOne(s->aWrite, s->nWrite, &s->nWriteAlloc, sizeof(*aNew));
+  PendingWrite *aNew = memRoomForOne(s->aWrite, s->nWrite, &s->nWriteAlloc, sizeof(*aNew));
   if (aNew == 0) return SQLITE_NOMEM;
   s->aWrite = aNew;
   w = &s->aWrite[s->nWrite];
@@ -638,7 +630,7 @@ static int remoteClose(sqlite3_vtab_cursor *pCur) {
 
 static int addRow(RemoteCursor *c, const char *zNs, int nNs, const char *zKey,
                   int nKey) {
-  RemoteRow *r, *aNew = roomForOne(c->aRow, c->nRow, &c->nRowAlloc, sizeof(*aNew));
+  RemoteRow *r, *aNew = memRoomForOne(c->aRow, c->nRow, &c->nRowAlloc, sizeof(*aNew));
   if (aNew == 0) return SQLITE_NOMEM;
   c->aRow = aNew;
   r = &c->aRow[c->nRow];
@@ -678,7 +670,7 @@ static int addName(NameList *pList, sqlite3_value *v, int isKey) {
               : memNamespaceValid(z, sqlite3_value_bytes(v)))) {
     return SQLITE_OK;
   }
-  aNew = roomForOne(pList->a, pList->n, &pList->nAlloc, sizeof(*aNew));
+  aNew = memRoomForOne(pList->a, pList->n, &pList->nAlloc, sizeof(*aNew));
   if (aNew == 0) return SQLITE_NOMEM;
   pList->a = aNew;
   pList->a[pList->n] = sqlite3_value_dup(v);
@@ -926,7 +918,7 @@ static int remoteRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   RemoteState *s = STATE(pCur->pVtab);
   RemoteRow *r = &c->aRow[c->iRow];
   RowName *pName, *aNew;
-  aNew = roomForOne(s->aRowName, s->nRowName, &s->nRowNameAlloc, sizeof(*aNew));
+  aNew = memRoomForOne(s->aRowName, s->nRowName, &s->nRowNameAlloc, sizeof(*aNew));
   if (aNew == 0) return SQLITE_NOMEM;
   s->aRowName = aNew;
   pName = &s->aRowName[s->nRowName];
@@ -941,29 +933,25 @@ static int remoteRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   return SQLITE_OK;
 }
 
-const sqlite3_module memRemoteBackend = {
-    /* iVersion    */ 3,
-    /* xCreate     */ 0,
-    /* xConnect    */ 0,
-    /* xBestIndex  */ remoteBestIndex,
-    /* xDisconnect */ remoteDisconnect,
-    /* xDestroy    */ remoteDestroy,
-    /* xOpen       */ remoteOpen,
-    /* xClose      */ remoteClose,
-    /* xFilter     */ remoteFilter,
-    /* xNext       */ remoteNext,
-    /* xEof        */ remoteEof,
-    /* xColumn     */ remoteColumn,
-    /* xRowid      */ remoteRowid,
-    /* xUpdate     */ remoteUpdate,
-    /* xBegin      */ 0,
-    /* xSync       */ remoteSync,
-    /* xCommit     */ remoteCommit,
-    /* xRollback   */ remoteRollback,
-    /* xFindFunction */ 0,
-    /* xRename     */ remoteRename,
-    /* xSavepoint  */ remoteSavepoint,
-    /* xRelease    */ remoteRelease,
-    /* xRollbackTo */ remoteRollbackTo,
-    /* xShadowName */ 0,
+const MemBackend memRemoteBackend = {
+    .zName = "remote",
+    .xInit = remoteInit,
+    .xDisconnect = remoteDisconnect,
+    .xDestroy = remoteDestroy,
+    .xRename = remoteRename,
+    .xBestIndex = remoteBestIndex,
+    .xOpen = remoteOpen,
+    .xClose = remoteClose,
+    .xFilter = remoteFilter,
+    .xNext = remoteNext,
+    .xEof = remoteEof,
+    .xColumn = remoteColumn,
+    .xRowid = remoteRowid,
+    .xUpdate = remoteUpdate,
+    .xSync = remoteSync,
+    .xCommit = remoteCommit,
+    .xRollback = remoteRollback,
+    .xSavepoint = remoteSavepoint,
+    .xRelease = remoteRelease,
+    .xRollbackTo = remoteRollbackTo,
 };

@@ -3,6 +3,38 @@
 */
 #include "memory_util.h"
 
+#include <stdarg.h>
+#include <time.h>
+
+void memSetError(sqlite3_vtab *pVtab, const char *zFormat, ...) {
+  va_list ap;
+  sqlite3_free(pVtab->zErrMsg);
+  va_start(ap, zFormat);
+  pVtab->zErrMsg = sqlite3_vmprintf(zFormat, ap);
+  va_end(ap);
+}
+
+int memExecPrintf(sqlite3 *db, const char *zFormat, ...) {
+  va_list ap;
+  char *zSql;
+  int rc;
+  va_start(ap, zFormat);
+  zSql = sqlite3_vmprintf(zFormat, ap);
+  va_end(ap);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_exec(db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/* Microseconds rather than the VFS's milliseconds, so that writes in quick
+** succession still sort in order. */
+double memNow(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i) {
   switch (sqlite3_column_type(pStmt, i)) {
     case SQLITE_INTEGER:
@@ -26,4 +58,14 @@ void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i) {
     default:
       break; /* NULL is the default result */
   }
+}
+
+void *memRoomForOne(void *a, int n, int *pnAlloc, size_t sz) {
+  int nNew;
+  void *aNew;
+  if (n < *pnAlloc) return a;
+  nNew = *pnAlloc ? *pnAlloc * 2 : 16;
+  aNew = sqlite3_realloc64(a, (sqlite3_uint64)nNew * sz);
+  if (aNew) *pnAlloc = nNew;
+  return aNew;
 }

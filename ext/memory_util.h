@@ -5,12 +5,33 @@
 #ifndef MEMORY_UTIL_H
 #define MEMORY_UTIL_H
 
+#include <stddef.h>
+
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT3
+
+/* The one place the version is written; memory_version() returns it. */
+#define MEMORY_VERSION "0.2.0"
+
+/* Replace pVtab's error message; the format is sqlite3_mprintf's. */
+void memSetError(sqlite3_vtab *pVtab, const char *zFormat, ...);
+
+/* Format SQL (sqlite3_mprintf: %w for identifiers, %Q for literals) and run
+** it with sqlite3_exec; SQLITE_NOMEM when formatting fails. The message of a
+** failure is sqlite3_errmsg(db). */
+int memExecPrintf(sqlite3 *db, const char *zFormat, ...);
+
+/* Unix epoch seconds, fractional, UTC, to the microsecond. */
+double memNow(void);
 
 /* Return column i of a stepped statement as the result of ctx, keeping its
 ** type. Cheaper than sqlite3_result_value(ctx, sqlite3_column_value(..)),
 ** which copies the value into a fresh allocation on every call in 3.40. */
 void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i);
+
+/* Room for one more element in an array of *pnAlloc elements of sz bytes,
+** n of them used: the array, possibly moved, or 0 when out of memory (the
+** old array is then still valid). */
+void *memRoomForOne(void *a, int n, int *pnAlloc, size_t sz);
 
 #endif

@@ -1,34 +1,17 @@
 /*
-** The `memory` virtual table module.
+** The `memory` module: one sqlite3_module that SQLite sees, dispatching to
+** a backend (memory_backend.h) picked by the table's settings.
 **
 ** xCreate and xConnect are thin wrappers over one memInit(): create parses
-** the arguments and stores them in "<name>_config"; connect reads them back.
-** Either way the settings pick a backend (memory_local.c or memory_remote.c),
-** itself written as a sqlite3_module, to which every other method of this
-** module forwards. They are kept distinct functions: a module whose xCreate
-** equals its xConnect would be eponymous.
+** the arguments and stores them (memory_config.c), connect loads them.
+** They are kept distinct functions: a module whose xCreate equals its
+** xConnect would be eponymous. A table written in an older on-disk format
+** is upgraded when it is connected (upgradeIfOld).
 */
-#include "memory_internal.h"
+#include "memory_backend.h"
+#include "memory_vtab.h"
 
-#include <stdarg.h>
 #include <string.h>
-#include <time.h>
-
-void memSetError(sqlite3_vtab *pVtab, const char *zFormat, ...) {
-  va_list ap;
-  sqlite3_free(pVtab->zErrMsg);
-  va_start(ap, zFormat);
-  pVtab->zErrMsg = sqlite3_vmprintf(zFormat, ap);
-  va_end(ap);
-}
-
-/* Unix epoch seconds, fractional, UTC. Microseconds rather than the VFS's
-** milliseconds, so that writes in quick succession still sort in order. */
-double memNow(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void vtabFree(MemVtab *p) {
   if (p == 0) return;
@@ -37,6 +20,49 @@ static void vtabFree(MemVtab *p) {
   sqlite3_free(p->zName);
   sqlite3_free(p->base.zErrMsg);
   sqlite3_free(p);
+}
+
+static const MemBackend *backendFor(const MemSettings *s) {
+  return s->isRemote ? &memRemoteBackend : &memLocalBackend;
+}
+
+/* A table written in an older on-disk format is brought up to
+** MEM_FORMAT_CURRENT when a connection opens it, in a savepoint of its own
+** (inside the caller's transaction, if any). When that cannot happen now (a
+** read-only file, another connection writing, a write statement running)
+** the table keeps working in its old format, which the backends still
+** read and write, and the upgrade is tried again at the next open. */
+static void upgradeIfOld(MemVtab *p) {
+  char *zErr = 0;
+  int rc;
+  if (p->settings.format >= MEM_FORMAT_CURRENT) return;
+  if (sqlite3_db_readonly(p->db, p->zSchema) == 1) return;
+  rc = memExecPrintf(p->db, "SAVEPOINT memory_upgrade");
+  if (rc != SQLITE_OK) return;
+  if (p->pBackend->xUpgrade) {
+    rc = p->pBackend->xUpgrade(p, p->settings.format, &zErr);
+    sqlite3_free(zErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = memConfigSetFormat(p->db, p->zSchema, p->zName, MEM_FORMAT_CURRENT);
+  }
+  if (rc == SQLITE_OK) rc = memExecPrintf(p->db, "RELEASE memory_upgrade");
+  if (rc != SQLITE_OK) {
+    memExecPrintf(p->db, "ROLLBACK TO memory_upgrade; RELEASE memory_upgrade");
+    return;
+  }
+  p->settings.format = MEM_FORMAT_CURRENT;
+}
+
+/* A newer format is refused: this build would misread it. */
+static int checkFormat(MemVtab *p, char **pzErr) {
+  if (p->settings.format <= MEM_FORMAT_CURRENT) return SQLITE_OK;
+  *pzErr = sqlite3_mprintf(
+      "memory: table '%s' was written by a newer version of this extension "
+      "(on-disk format %d; this is %s, which reads formats up to %d): load "
+      "the newer version",
+      p->zName, p->settings.format, MEMORY_VERSION, MEM_FORMAT_CURRENT);
+  return SQLITE_ERROR;
 }
 
 static int memInit(sqlite3 *db, int argc, const char *const *argv,
@@ -55,27 +81,13 @@ static int memInit(sqlite3 *db, int argc, const char *const *argv,
     goto error;
   }
   if (isCreate) {
-    char *zSql;
     rc = memSettingsParse(&p->settings, argc, argv, pzErr);
-    if (rc != SQLITE_OK) goto error;
-    zSql = sqlite3_mprintf(
-        "CREATE TABLE \"%w\".\"%w_config\"(name TEXT PRIMARY KEY, value) "
-        "WITHOUT ROWID",
-        p->zSchema, p->zName);
-    if (zSql == 0) {
-      rc = SQLITE_NOMEM;
-      goto error;
+    if (rc == SQLITE_OK) {
+      rc = memConfigCreate(db, p->zSchema, p->zName, &p->settings, pzErr);
     }
-    rc = sqlite3_exec(db, zSql, 0, 0, 0);
-    sqlite3_free(zSql);
-    if (rc != SQLITE_OK) {
-      *pzErr = sqlite3_mprintf("memory: cannot create '%s_config': %s",
-                               p->zName, sqlite3_errmsg(db));
-      goto error;
-    }
-    rc = memSettingsSave(db, p->zSchema, p->zName, &p->settings, pzErr);
   } else {
     rc = memSettingsLoad(db, p->zSchema, p->zName, &p->settings, pzErr);
+    if (rc == SQLITE_OK) rc = checkFormat(p, pzErr);
   }
   if (rc != SQLITE_OK) goto error;
 
@@ -85,17 +97,16 @@ static int memInit(sqlite3 *db, int argc, const char *const *argv,
   if (p->settings.isRemote) {
     /* Network I/O must not be triggered from a view or trigger body. */
     sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-    p->pBackend = &memRemoteBackend;
-    rc = memRemoteInit(p, isCreate, pzErr);
-  } else {
-    p->pBackend = &memLocalBackend;
-    rc = memLocalInit(p, isCreate, pzErr);
   }
+  p->pBackend = backendFor(&p->settings);
+  rc = p->pBackend->xInit(p, isCreate, pzErr);
   if (rc != SQLITE_OK) goto error;
+  if (!isCreate) upgradeIfOld(p);
   *ppVtab = &p->base;
   return SQLITE_OK;
 
 error:
+  if (p->pState) p->pBackend->xDisconnect(&p->base);
   vtabFree(p);
   return rc;
 }
@@ -122,39 +133,28 @@ static int memDisconnect(sqlite3_vtab *pVtab) {
   return SQLITE_OK;
 }
 
+/* The backend drops its objects first; nothing is freed unless every
+** DROP succeeded, so a failed DROP TABLE leaves a working table. */
 static int memDestroy(sqlite3_vtab *pVtab) {
   MemVtab *p = (MemVtab *)pVtab;
   int rc = BACKEND(pVtab)->xDestroy(pVtab);
-  if (rc == SQLITE_OK) {
-    char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_config\"",
-                                 p->zSchema, p->zName);
-    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-  }
+  if (rc == SQLITE_OK) rc = memConfigDrop(p->db, p->zSchema, p->zName);
   if (rc != SQLITE_OK) return rc;
   vtabFree(p);
   return SQLITE_OK;
 }
 
-/* Rename "<old>_config" to "<new>_config" and remember the new name; each
-** backend's xRename calls this once its own tables are renamed. */
-int memRenameConfig(MemVtab *p, const char *zNew) {
+static int memRename(sqlite3_vtab *pVtab, const char *zNew) {
+  MemVtab *p = (MemVtab *)pVtab;
   char *zName;
-  char *zSql = sqlite3_mprintf(
-      "ALTER TABLE \"%w\".\"%w_config\" RENAME TO \"%w_config\"", p->zSchema,
-      p->zName, zNew);
-  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
+  int rc = BACKEND(pVtab)->xRename(pVtab, zNew);
+  if (rc == SQLITE_OK) rc = memConfigRename(p->db, p->zSchema, p->zName, zNew);
   if (rc != SQLITE_OK) return rc;
   zName = sqlite3_mprintf("%s", zNew);
   if (zName == 0) return SQLITE_NOMEM;
   sqlite3_free(p->zName);
   p->zName = zName;
   return SQLITE_OK;
-}
-
-static int memRename(sqlite3_vtab *pVtab, const char *zNew) {
-  return BACKEND(pVtab)->xRename(pVtab, zNew);
 }
 
 static int memBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
@@ -198,7 +198,7 @@ static int memUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 /* Transaction methods are optional in a backend. */
 #define FORWARD_TXN(NAME, FIELD)                                   \
   static int NAME(sqlite3_vtab *pVtab) {                           \
-    const sqlite3_module *b = BACKEND(pVtab);                      \
+    const MemBackend *b = BACKEND(pVtab);                          \
     return b->FIELD ? b->FIELD(pVtab) : SQLITE_OK;                 \
   }
 FORWARD_TXN(memBegin, xBegin)
@@ -209,7 +209,7 @@ FORWARD_TXN(memRollback, xRollback)
 
 #define FORWARD_SAVEPOINT(NAME, FIELD)                             \
   static int NAME(sqlite3_vtab *pVtab, int iSavepoint) {           \
-    const sqlite3_module *b = BACKEND(pVtab);                      \
+    const MemBackend *b = BACKEND(pVtab);                          \
     return b->FIELD ? b->FIELD(pVtab, iSavepoint) : SQLITE_OK;     \
   }
 FORWARD_SAVEPOINT(memSavepoint, xSavepoint)
@@ -228,32 +228,33 @@ static int memShadowName(const char *zSuffix) {
 }
 
 static const sqlite3_module memModule = {
-    /* iVersion    */ 3,
-    /* xCreate     */ memCreate,
-    /* xConnect    */ memConnect,
-    /* xBestIndex  */ memBestIndex,
-    /* xDisconnect */ memDisconnect,
-    /* xDestroy    */ memDestroy,
-    /* xOpen       */ memOpen,
-    /* xClose      */ memClose,
-    /* xFilter     */ memFilter,
-    /* xNext       */ memNext,
-    /* xEof        */ memEof,
-    /* xColumn     */ memColumn,
-    /* xRowid      */ memRowid,
-    /* xUpdate     */ memUpdate,
-    /* xBegin      */ memBegin,
-    /* xSync       */ memSync,
-    /* xCommit     */ memCommit,
-    /* xRollback   */ memRollback,
-    /* xFindFunction */ 0,
-    /* xRename     */ memRename,
-    /* xSavepoint  */ memSavepoint,
-    /* xRelease    */ memRelease,
-    /* xRollbackTo */ memRollbackTo,
-    /* xShadowName */ memShadowName,
+    .iVersion = 3,
+    .xCreate = memCreate,
+    .xConnect = memConnect,
+    .xBestIndex = memBestIndex,
+    .xDisconnect = memDisconnect,
+    .xDestroy = memDestroy,
+    .xOpen = memOpen,
+    .xClose = memClose,
+    .xFilter = memFilter,
+    .xNext = memNext,
+    .xEof = memEof,
+    .xColumn = memColumn,
+    .xRowid = memRowid,
+    .xUpdate = memUpdate,
+    .xBegin = memBegin,
+    .xSync = memSync,
+    .xCommit = memCommit,
+    .xRollback = memRollback,
+    .xRename = memRename,
+    .xSavepoint = memSavepoint,
+    .xRelease = memRelease,
+    .xRollbackTo = memRollbackTo,
+    .xShadowName = memShadowName,
 };
 
 int memRegisterModule(sqlite3 *db) {
-  return sqlite3_create_module(db, "memory", &memModule, 0);
+  int rc = memRegisterLocalFunctions(db);
+  if (rc == SQLITE_OK) rc = sqlite3_create_module(db, "memory", &memModule, 0);
+  return rc;
 }

@@ -18,7 +18,7 @@ def fnv12(text):
 
 
 def test_version_and_functions(db):
-    assert rows(db, "SELECT memory_version()") == [("0.1.0",)]
+    assert rows(db, "SELECT memory_version()") == [("0.2.0",)]
     assert rows(db, "SELECT memory_namespace('user-42'), "
                     "memory_namespace('sarah@example.com'), "
                     "memory_key('notes/2024.txt'), memory_key('a.b'), "
@@ -301,7 +301,7 @@ def test_settings_persist(tmp_path):
         conn.execute("INSERT INTO mem VALUES ('b', 'k3', '123456', NULL)")
     assert "over max_value_bytes=5" in str(e.value)
     assert rows(conn, "SELECT name, value FROM mem_config ORDER BY name") == [
-        ("max_namespace_bytes", 52428800), ("max_value_bytes", 5),
+        ("format", 2), ("max_namespace_bytes", 52428800), ("max_value_bytes", 5),
         ("max_writes_per_day", 2), ("mode", "local")]
 
 

@@ -33,7 +33,7 @@ INSERT OR REPLACE INTO mem(namespace, key, value) VALUES ('user-42', 'user_name'
 SELECT value FROM mem WHERE namespace = 'user-42' AND key = 'user_name';
 INSERT INTO mem(namespace, key, value) VALUES ('user-42', 'user_name', 'x');
 """, check=False)
-    assert out.splitlines() == ["0.1.0", "Sarah"]
+    assert out.splitlines() == ["0.2.0", "Sarah"]
     assert ("memory: user-42/user_name already exists; use INSERT OR REPLACE "
             "to overwrite it or INSERT OR IGNORE to keep it") in err
 

@@ -431,7 +431,8 @@ def test_settings_persist(tmp_path, server):
     conn.close()
     conn = connect(path)
     assert rows(conn, "SELECT name, value FROM hosted_config ORDER BY name") == [
-        ("concurrency", 4), ("max_value_bytes", 100000), ("mode", "remote"),
+        ("concurrency", 4), ("format", 2), ("max_value_bytes", 100000),
+        ("mode", "remote"),
         ("remote", server.url), ("retries", 1), ("timeout_ms", 1234),
         ("token", "t")]
 

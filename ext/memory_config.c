@@ -1,12 +1,15 @@
 /*
-** CREATE VIRTUAL TABLE arguments: parsing, validation, and storage.
+** The settings of a table and the shadow table "<name>_config" that holds
+** them: parsing CREATE VIRTUAL TABLE arguments, validation, storage,
+** loading, rename and drop. No other file touches "<name>_config".
 **
 ** Arguments are `name=value` (value bare or in single quotes). xCreate
 ** parses them once and stores the resolved settings (defaults filled in,
-** $BOTWIRE_URL read) in the shadow table "<name>_config"; xConnect loads
-** them from there, so a reopened database behaves as it did when created.
+** $BOTWIRE_URL read) in "<name>_config", one row per setting, with the
+** on-disk format of the table ("format"); xConnect loads them from there,
+** so a reopened database behaves as it did when created.
 */
-#include "memory_internal.h"
+#include "memory_config.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -64,6 +67,7 @@ void memSettingsClear(MemSettings *p) {
 static void settingsDefaults(MemSettings *p) {
   int i;
   memset(p, 0, sizeof(*p));
+  p->format = MEM_FORMAT_CURRENT;
   for (i = 0; i < N_INT_ARG; i++) intArgSet(p, &aIntArg[i], aIntArg[i].dflt);
 }
 
@@ -282,9 +286,9 @@ error:
   return SQLITE_ERROR;
 }
 
-/* Store settings in "<name>_config" (created by the caller's schema). */
-int memSettingsSave(sqlite3 *db, const char *zSchema, const char *zName,
-                    const MemSettings *p, char **pzErr) {
+/* Store settings in "<name>_config". */
+static int settingsSave(sqlite3 *db, const char *zSchema, const char *zName,
+                        const MemSettings *p, char **pzErr) {
   sqlite3_stmt *pStmt = 0;
   char *zSql;
   int rc, k;
@@ -301,6 +305,10 @@ int memSettingsSave(sqlite3 *db, const char *zSchema, const char *zName,
   sqlite3_step(pStmt);                                     \
   if ((rc = sqlite3_reset(pStmt)) != SQLITE_OK) goto done;
   SAVE_TEXT("mode", p->isRemote ? "remote" : "local");
+  sqlite3_bind_text(pStmt, 1, "format", -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, MEM_FORMAT_CURRENT);
+  sqlite3_step(pStmt);
+  if ((rc = sqlite3_reset(pStmt)) != SQLITE_OK) goto done;
   if (p->zUrl) { SAVE_TEXT("remote", p->zUrl); }
   if (p->zToken) { SAVE_TEXT("token", p->zToken); }
 #undef SAVE_TEXT
@@ -329,6 +337,7 @@ int memSettingsLoad(sqlite3 *db, const char *zSchema, const char *zName,
   char *zSql;
   int rc, k;
   settingsDefaults(p);
+  p->format = 1; /* 0.1.0 stored no format */
   zSql = sqlite3_mprintf("SELECT name, value FROM \"%w\".\"%w_config\"",
                          zSchema, zName);
   if (zSql == 0) return SQLITE_NOMEM;
@@ -345,6 +354,8 @@ int memSettingsLoad(sqlite3 *db, const char *zSchema, const char *zName,
     if (zKey == 0 || zVal == 0) continue;
     if (strcmp(zKey, "mode") == 0) {
       p->isRemote = strcmp(zVal, "remote") == 0;
+    } else if (strcmp(zKey, "format") == 0) {
+      p->format = sqlite3_column_int(pStmt, 1);
     } else if (strcmp(zKey, "remote") == 0) {
       p->zUrl = sqlite3_mprintf("%s", zVal);
     } else if (strcmp(zKey, "token") == 0) {
@@ -365,4 +376,38 @@ int memSettingsLoad(sqlite3 *db, const char *zSchema, const char *zName,
     memSettingsClear(p);
   }
   return rc;
+}
+
+int memConfigCreate(sqlite3 *db, const char *zSchema, const char *zName,
+                    const MemSettings *p, char **pzErr) {
+  int rc = memExecPrintf(db,
+                         "CREATE TABLE \"%w\".\"%w_config\"(name TEXT PRIMARY "
+                         "KEY, value) WITHOUT ROWID",
+                         zSchema, zName);
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("memory: cannot create '%s_config': %s", zName,
+                             sqlite3_errmsg(db));
+    return rc;
+  }
+  return settingsSave(db, zSchema, zName, p, pzErr);
+}
+
+int memConfigSetFormat(sqlite3 *db, const char *zSchema, const char *zName,
+                       int iFormat) {
+  return memExecPrintf(db,
+                       "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(name, "
+                       "value) VALUES ('format', %d)",
+                       zSchema, zName, iFormat);
+}
+
+int memConfigRename(sqlite3 *db, const char *zSchema, const char *zOld,
+                    const char *zNew) {
+  return memExecPrintf(db,
+                       "ALTER TABLE \"%w\".\"%w_config\" RENAME TO \"%w_config\"",
+                       zSchema, zOld, zNew);
+}
+
+int memConfigDrop(sqlite3 *db, const char *zSchema, const char *zName) {
+  return memExecPrintf(db, "DROP TABLE IF EXISTS \"%w\".\"%w_config\"",
+                       zSchema, zName);
 }
