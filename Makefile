@@ -9,7 +9,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARNINGS  = -Wall -Wextra -Werror
 CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
-EXT_FLAGS = -fPIC -shared -Ibuild -Iext $(CURL_CFLAGS)
+EXT_FLAGS = -fPIC -shared -fvisibility=hidden -Ibuild -Iext $(CURL_CFLAGS)
 # memory_debug() reports the flags a build was made with.
 debug_flags = -DMEMORY_BUILD_FLAGS='"$(strip $(1))"'
 

@@ -57,8 +57,13 @@ static void debugFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_text(ctx, z, -1, sqlite3_free);
 }
 
+/* The only symbol the library exports: the Makefile builds with
+** -fvisibility=hidden, so two builds loaded into one process (or another
+** library's mem* names) cannot bind to each other's functions. */
 #ifdef _WIN32
 __declspec(dllexport)
+#else
+__attribute__((visibility("default")))
 #endif
 int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi) {

@@ -610,7 +610,7 @@ static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   if (i != MEM_COL_NAMESPACE && i != MEM_COL_KEY && sqlite3_vtab_nochange(ctx)) {
     return SQLITE_OK;
   }
-  sqlite3_result_value(ctx, sqlite3_column_value(c->pStmt, iSel));
+  memResultColumn(ctx, c->pStmt, iSel);
   return SQLITE_OK;
 }
 

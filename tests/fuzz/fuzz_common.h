@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory_internal.h"
+#include "memory_backend.h"
+#include "memory_http.h"
+#include "memory_names.h"
 
 int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi);
