@@ -23,7 +23,7 @@ PYTHON   ?= /usr/bin/python3
 
 SOURCES  = $(wildcard ext/*.c)
 HEADERS  = $(wildcard ext/*.h) build/memory_sql.h
-SQL      = sql/local_tables.sql sql/local_triggers.sql sql/messages.sql
+SQL      = $(wildcard sql/ext/*.sql)
 
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones when run as root.
@@ -48,7 +48,8 @@ dist/asan/memory.so: $(SOURCES) $(HEADERS)
 	  -fno-sanitize-recover=all $(WARNINGS) $(EXT_FLAGS) \
 	  $(call debug_flags,-O1 -g -fsanitize=address$(,)undefined) -o $@ $(SOURCES) $(LIBS)
 
-# sql/*.sql become C string constants: sql/local_tables.sql is
+# sql/ext/*.sql (the SQL compiled in) become C string constants:
+# sql/ext/local_tables.sql is
 # memSqlLocalTables. Whole-line comments are dropped.
 build/memory_sql.h: $(SQL) Makefile
 	@mkdir -p build
@@ -74,14 +75,14 @@ deps:
 demo: deps dist/memory.so
 	@rm -f demo.db
 	@echo "== an agent remembers, recalls and forgets (demo.db) =="
-	sqlite3 -echo demo.db < sql/demo.sql
+	sqlite3 -echo demo.db < sql/demo/demo.sql
 	@echo "== restart: a new sqlite3 process opens demo.db =="
-	sqlite3 -echo demo.db < sql/demo_restart.sql
+	sqlite3 -echo demo.db < sql/demo/restart.sql
 	@echo "== over quota: the statement fails and stores nothing =="
-	@sqlite3 demo.db < sql/demo_quota.sql 2>&1 | tee demo.err; \
+	@sqlite3 demo.db < sql/demo/quota.sql 2>&1 | tee demo.err; \
 	  grep -q "memory: quota max_writes_per_day exceeded" demo.err; \
 	  status=$$?; rm -f demo.err; exit $$status
-	sqlite3 demo.db < sql/demo_after_quota.sql
+	sqlite3 demo.db < sql/demo/after_quota.sql
 
 test: deps dist/memory.so dist/asan/memory.so fuzz-replay
 	$(PYTHON) -m pytest -q tests

@@ -1,6 +1,6 @@
 /*
 ** Local backend: rows live in the shadow table "<name>_data", quotas are
-** kept by the triggers of sql/local_triggers.sql.
+** kept by the triggers of sql/ext/local_triggers.sql.
 **
 ** Query plan (shared by xBestIndex and xFilter)
 ** ----------------------------------------------
@@ -75,7 +75,7 @@ typedef struct LocalCursor {
 #define SEL_CREATED_AT 5
 
 /* ---------------------------------------------------------------------- */
-/* Schema: the sql/ templates with {S} and {T} filled in.                 */
+/* Schema: the sql/ext/ templates with {S} and {T} filled in.                 */
 
 #define TODAY_SQL "CAST(julianday('now') - 2440587.5 AS INTEGER)"
 
@@ -167,7 +167,7 @@ static int localInit(MemVtab *p, int isCreate, char **pzErr) {
 }
 
 /* Format 1 (0.1.0) to 2: the triggers and the usage view are made again
-** from the current sql/ templates; the tables are unchanged. */
+** from the current sql/ext/ templates; the tables are unchanged. */
 static int localUpgrade(MemVtab *p, int iFromFormat, char **pzErr) {
   int rc;
   (void)iFromFormat;
@@ -843,7 +843,7 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 }
 
 /* memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT [, GREW]): called by
-** the quota triggers (sql/local_triggers.sql) with a namespace's total after
+** the quota triggers (sql/ext/local_triggers.sql) with a namespace's total after
 ** a write. Returns NEW_TOTAL; fails with a constraint error naming the
 ** quota, the namespace and the limit if the total is over a non-zero limit
 ** and the write made it grow (GREW, default true). */

@@ -4,7 +4,7 @@
 **
 **   SELECT m.role, count(*) FROM mem, memory_messages(mem.value) AS m GROUP BY 1;
 **
-** The shapes it understands, and how, are in sql/messages.sql: the work is
+** The shapes it understands, and how, are in sql/ext/messages.sql: the work is
 ** done by SQLite's own JSON functions, this file only runs that query for
 ** each value. The query is prepared once per connection: the eponymous
 ** table keeps one spare statement that a cursor takes when it opens and

@@ -19,7 +19,7 @@ LANGCHAIN_DDL = ("CREATE TABLE message_store(id INTEGER PRIMARY KEY, "
 
 
 def read_sql(name):
-    with open(os.path.join(ROOT, "sql", name)) as f:
+    with open(os.path.join(ROOT, "sql", "recipes", name)) as f:
         return f.read()
 
 
