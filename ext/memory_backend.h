@@ -20,9 +20,10 @@
 #define MEM_COL_VALUE 2
 #define MEM_COL_UPDATED_AT 3
 #define MEM_COL_CREATED_AT 4
+#define MEM_COL_COMMAND 5 /* HIDDEN, named after the table: commands */
 #define MEM_VTAB_SCHEMA                                                    \
   "CREATE TABLE x(namespace TEXT, key TEXT, value TEXT, updated_at REAL, " \
-  "created_at REAL HIDDEN)"
+  "created_at REAL HIDDEN, \"%w\" HIDDEN)" /* %w: the table's name */
 
 typedef struct MemBackend MemBackend;
 
@@ -71,6 +72,11 @@ struct MemBackend {
   int (*xSavepoint)(sqlite3_vtab *, int);
   int (*xRelease)(sqlite3_vtab *, int);
   int (*xRollbackTo)(sqlite3_vtab *, int);
+  /* The command column (optional; memory_commands.c). Run command zCmd
+  ** ("integrity-check", "rebuild", ...), or return SQLITE_NOTFOUND. */
+  int (*xCommand)(MemVtab *p, const char *zCmd, char **pzErr);
+  /* A setting was changed; p->settings holds the new ones (optional). */
+  int (*xSettingsChanged)(MemVtab *p, char **pzErr);
 };
 
 extern const MemBackend memLocalBackend;

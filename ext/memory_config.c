@@ -411,3 +411,87 @@ int memConfigDrop(sqlite3 *db, const char *zSchema, const char *zName) {
   return memExecPrintf(db, "DROP TABLE IF EXISTS \"%w\".\"%w_config\"",
                        zSchema, zName);
 }
+
+/* The value of a setting given through the command column, as a whole
+** number: an INTEGER, or TEXT holding only digits. */
+static int commandInt(sqlite3_value *v, sqlite3_int64 *pOut) {
+  if (sqlite3_value_type(v) == SQLITE_INTEGER) {
+    *pOut = sqlite3_value_int64(v);
+    return 1;
+  }
+  if (sqlite3_value_type(v) == SQLITE_TEXT) {
+    return parseInt((const char *)sqlite3_value_text(v), pOut);
+  }
+  return 0;
+}
+
+int memConfigChange(sqlite3 *db, const char *zSchema, const char *zName,
+                    MemSettings *p, const char *zSetting, sqlite3_value *pVal,
+                    char **pzErr) {
+  const IntArg *a = 0;
+  MemSettings fresh;
+  sqlite3_int64 v;
+  int k, rc;
+  if (strcmp(zSetting, "remote") == 0 || strcmp(zSetting, "mode") == 0 ||
+      strcmp(zSetting, "format") == 0) {
+    *pzErr = sqlite3_mprintf(
+        "memory: %s cannot be changed on an existing table; create another "
+        "table and copy the entries (INSERT INTO new SELECT * FROM old)",
+        zSetting);
+    return SQLITE_ERROR;
+  }
+  for (k = 0; k < N_INT_ARG; k++) {
+    if (strcmp(zSetting, aIntArg[k].zName) == 0) a = &aIntArg[k];
+  }
+  if (a == 0) return SQLITE_NOTFOUND;
+  if ((a->mode == ARG_REMOTE && !p->isRemote) ||
+      (a->mode == ARG_LOCAL && p->isRemote)) {
+    *pzErr = sqlite3_mprintf("memory: %s applies to %s tables only; '%s' is %s",
+                             zSetting, p->isRemote ? "local" : "remote", zName,
+                             p->isRemote ? "remote" : "local");
+    return SQLITE_ERROR;
+  }
+  if (!commandInt(pVal, &v) || v < a->min || v > a->max) {
+    *pzErr = sqlite3_mprintf(
+        "memory: %s must be a whole number from %lld to %lld, not '%s'; "
+        "nothing was changed",
+        zSetting, a->min, a->max,
+        sqlite3_value_type(pVal) == SQLITE_BLOB ? "(a BLOB)"
+        : sqlite3_value_text(pVal)               ? (const char *)sqlite3_value_text(pVal)
+                                                 : "NULL");
+    return SQLITE_ERROR;
+  }
+  rc = memExecPrintf(db,
+                     "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(name, value) "
+                     "VALUES (%Q, %lld);"
+                     "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(name, value) "
+                     "SELECT 'generation', coalesce((SELECT value FROM "
+                     "\"%w\".\"%w_config\" WHERE name = 'generation'), 0) + 1",
+                     zSchema, zName, zSetting, v, zSchema, zName, zSchema, zName);
+  if (rc == SQLITE_OK) rc = memSettingsLoad(db, zSchema, zName, &fresh, pzErr);
+  if (rc != SQLITE_OK) {
+    if (*pzErr == 0) {
+      *pzErr = sqlite3_mprintf("memory: cannot store %s: %s", zSetting,
+                               sqlite3_errmsg(db));
+    }
+    return rc;
+  }
+  memSettingsClear(p);
+  *p = fresh;
+  return SQLITE_OK;
+}
+
+int memConfigGeneration(sqlite3 *db, const char *zSchema, const char *zName,
+                        sqlite3_int64 *pGen) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT value FROM \"%w\".\"%w_config\" WHERE name = 'generation'",
+      zSchema, zName);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  *pGen = sqlite3_step(pStmt) == SQLITE_ROW ? sqlite3_column_int64(pStmt, 0) : 0;
+  return sqlite3_finalize(pStmt);
+}

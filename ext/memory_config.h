@@ -41,6 +41,15 @@ int memSettingsLoad(sqlite3 *db, const char *zSchema, const char *zName,
 /* Record that the table now has format iFormat (after an upgrade). */
 int memConfigSetFormat(sqlite3 *db, const char *zSchema, const char *zName,
                        int iFormat);
+/* Change one setting of an existing table (the command column): checked
+** as at CREATE, stored, and *p reloaded. SQLITE_NOTFOUND when zSetting
+** is no setting. Every change also raises the table's "generation", which
+** other connections compare to notice it (memConfigGeneration). */
+int memConfigChange(sqlite3 *db, const char *zSchema, const char *zName,
+                    MemSettings *p, const char *zSetting, sqlite3_value *pVal,
+                    char **pzErr);
+int memConfigGeneration(sqlite3 *db, const char *zSchema, const char *zName,
+                        sqlite3_int64 *pGen);
 int memConfigRename(sqlite3 *db, const char *zSchema, const char *zOld,
                     const char *zNew);
 int memConfigDrop(sqlite3 *db, const char *zSchema, const char *zName);

@@ -176,6 +176,78 @@ static int localUpgrade(MemVtab *p, int iFromFormat, char **pzErr) {
   return rc;
 }
 
+/* Limits are literals in the triggers and the usage view: make them again
+** from the templates. The schema changes, so every other connection
+** reconnects to the table, and loads the new settings, at its next
+** statement. */
+static int localSettingsChanged(MemVtab *p, char **pzErr) {
+  int rc = dropTriggersAndViews(p);
+  if (rc == SQLITE_OK) rc = execTemplate(p, p->zName, memSqlLocalTriggers, pzErr);
+  return rc;
+}
+
+/* Running totals per namespace against the rows, and the triggers that
+** keep them: *pzErr names the first difference and what to do. */
+static int localIntegrityCheck(MemVtab *p, char **pzErr) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf(
+      "WITH want(name) AS (VALUES (%Q || '_quota_insert'), "
+      "(%Q || '_quota_update'), (%Q || '_quota_delete'))"
+      "SELECT 'trigger ''' || name || ''' is missing' FROM want "
+      "WHERE name NOT IN (SELECT name FROM \"%w\".sqlite_schema "
+      "WHERE type = 'trigger') "
+      "UNION ALL "
+      "SELECT printf('namespace ''%%s'': the running totals say %%d keys and "
+      "%%d bytes, the rows hold %%d keys and %%d bytes', "
+      "coalesce(q.namespace, d.namespace), coalesce(q.keys, 0), "
+      "coalesce(q.bytes, 0), coalesce(d.keys, 0), coalesce(d.bytes, 0)) "
+      "FROM \"%w\".\"%w_quota\" AS q FULL JOIN (SELECT namespace, count(*) AS "
+      "keys, sum(length(CAST(value AS BLOB))) AS bytes FROM "
+      "\"%w\".\"%w_data\" GROUP BY namespace) AS d ON d.namespace = q.namespace "
+      "WHERE coalesce(q.keys, 0) <> coalesce(d.keys, 0) "
+      "OR coalesce(q.bytes, 0) <> coalesce(d.bytes, 0) LIMIT 1",
+      p->zName, p->zName, p->zName, p->zSchema, p->zSchema, p->zName,
+      p->zSchema, p->zName);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *pzErr = sqlite3_mprintf(
+        "memory: integrity-check of '%s' failed: %s; run "
+        "INSERT INTO \"%w\"(\"%w\") VALUES ('rebuild')",
+        p->zName, sqlite3_column_text(pStmt, 0), p->zName, p->zName);
+    sqlite3_finalize(pStmt);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  return sqlite3_finalize(pStmt);
+}
+
+/* Totals computed again from the rows (the day's write counts stay), and
+** the triggers and view made again. */
+static int localRebuild(MemVtab *p, char **pzErr) {
+  int rc = memExecPrintf(
+      p->db,
+      "INSERT INTO \"%w\".\"%w_quota\"(namespace, bytes, keys, day, writes) "
+      "SELECT namespace, sum(length(CAST(value AS BLOB))), count(*), " TODAY_SQL
+      ", 0 FROM \"%w\".\"%w_data\" WHERE true GROUP BY namespace "
+      "ON CONFLICT(namespace) DO UPDATE SET bytes = excluded.bytes, "
+      "keys = excluded.keys;"
+      "UPDATE \"%w\".\"%w_quota\" SET bytes = 0, keys = 0 WHERE namespace "
+      "NOT IN (SELECT namespace FROM \"%w\".\"%w_data\");",
+      p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema, p->zName,
+      p->zSchema, p->zName);
+  if (rc == SQLITE_OK) rc = localSettingsChanged(p, pzErr);
+  return rc;
+}
+
+static int localCommand(MemVtab *p, const char *zCmd, char **pzErr) {
+  if (strcmp(zCmd, "integrity-check") == 0) return localIntegrityCheck(p, pzErr);
+  if (strcmp(zCmd, "rebuild") == 0) return localRebuild(p, pzErr);
+  return SQLITE_NOTFOUND;
+}
+
 static int localDisconnect(sqlite3_vtab *pVtab) {
   MemVtab *p = (MemVtab *)pVtab;
   LocalState *s = p->pState;
@@ -263,7 +335,7 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     if (!c->usable) continue;
     if (op == SQLITE_INDEX_CONSTRAINT_LIMIT) { iLimit = i; continue; }
     if (op == SQLITE_INDEX_CONSTRAINT_OFFSET) { iOffset = i; continue; }
-    if (iCol < 0 || iCol == MEM_COL_VALUE) continue;
+    if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_CREATED_AT) continue;
     zColl = sqlite3_vtab_collation(pInfo, i);
     if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
 
@@ -907,4 +979,6 @@ const MemBackend memLocalBackend = {
     .xColumn = localColumn,
     .xRowid = localRowid,
     .xUpdate = localUpdate,
+    .xCommand = localCommand,
+    .xSettingsChanged = localSettingsChanged,
 };

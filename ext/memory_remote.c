@@ -135,6 +135,21 @@ static int remoteDisconnect(sqlite3_vtab *pVtab) {
   return SQLITE_OK;
 }
 
+/* A setting changed (timeout_ms, retries, concurrency): a new client with
+** the new settings. No request is in flight between statements. */
+static int remoteSettingsChanged(MemVtab *p, char **pzErr) {
+  RemoteState *s = p->pState;
+  MemHttp *pNew = 0;
+  int rc = memHttpNew(&p->settings, &pNew);
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("memory: cannot set up the HTTP client");
+    return rc;
+  }
+  memHttpFree(s->http);
+  s->http = pNew;
+  return SQLITE_OK;
+}
+
 /* DROP TABLE forgets the connection settings, never the remote data. */
 static int remoteDestroy(sqlite3_vtab *pVtab) { return remoteDisconnect(pVtab); }
 
@@ -954,4 +969,5 @@ const MemBackend memRemoteBackend = {
     .xSavepoint = remoteSavepoint,
     .xRelease = remoteRelease,
     .xRollbackTo = remoteRollbackTo,
+    .xSettingsChanged = remoteSettingsChanged,
 };

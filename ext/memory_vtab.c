@@ -9,6 +9,7 @@
 ** is upgraded when it is connected (upgradeIfOld).
 */
 #include "memory_backend.h"
+#include "memory_commands.h"
 #include "memory_vtab.h"
 
 #include <string.h>
@@ -91,7 +92,11 @@ static int memInit(sqlite3 *db, int argc, const char *const *argv,
   }
   if (rc != SQLITE_OK) goto error;
 
-  rc = sqlite3_declare_vtab(db, MEM_VTAB_SCHEMA);
+  {
+    char *zDecl = sqlite3_mprintf(MEM_VTAB_SCHEMA, p->zName);
+    rc = zDecl ? sqlite3_declare_vtab(db, zDecl) : SQLITE_NOMEM;
+    sqlite3_free(zDecl);
+  }
   if (rc != SQLITE_OK) goto error;
   sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
   if (p->settings.isRemote) {
@@ -182,7 +187,9 @@ static int memEof(sqlite3_vtab_cursor *pCur) {
   return BACKEND(pCur->pVtab)->xEof(pCur);
 }
 
+/* The command column is the module's: it reads as NULL. */
 static int memColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
+  if (i == MEM_COL_COMMAND) return SQLITE_OK;
   return BACKEND(pCur->pVtab)->xColumn(pCur, ctx, i);
 }
 
@@ -190,8 +197,21 @@ static int memRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   return BACKEND(pCur->pVtab)->xRowid(pCur, pRowid);
 }
 
+/* An INSERT that sets the command column is a command (memory_commands.c);
+** everything else is the backend's. */
 static int memUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                      sqlite3_int64 *pRowid) {
+  MemVtab *p = (MemVtab *)pVtab;
+  if (argc > 1 && sqlite3_value_type(argv[2 + MEM_COL_COMMAND]) != SQLITE_NULL &&
+      !sqlite3_value_nochange(argv[2 + MEM_COL_COMMAND])) {
+    if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
+      memSetError(pVtab, "memory: commands are INSERTed, not UPDATEd: "
+                         "INSERT INTO %s(%s, value) VALUES ('<command>', <value>)",
+                  p->zName, p->zName);
+      return SQLITE_ERROR;
+    }
+    return memCommand(p, argv[2 + MEM_COL_COMMAND], argv[2 + MEM_COL_VALUE]);
+  }
   return BACKEND(pVtab)->xUpdate(pVtab, argc, argv, pRowid);
 }
 

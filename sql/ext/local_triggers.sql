@@ -36,10 +36,13 @@ BEGIN
   UPDATE "{T}_quota"
      SET bytes = bytes - length(CAST(OLD.value AS BLOB)), keys = keys - 1
    WHERE namespace = OLD.namespace;
+  -- The VALUES row is used only when NEW.namespace has no totals yet, which
+  -- can only be a move: then it grows. Otherwise DO UPDATE decides.
   INSERT INTO "{T}_quota"(namespace, bytes, keys, day, writes)
   VALUES (NEW.namespace,
           memory_quota('max_namespace_bytes', NEW.namespace,
-                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES}),
+                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES},
+                       NEW.namespace <> OLD.namespace),
           1, {TODAY}, 1)
   ON CONFLICT(namespace) DO UPDATE SET
     bytes = memory_quota('max_namespace_bytes', namespace,
