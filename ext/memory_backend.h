@@ -20,10 +20,11 @@
 #define MEM_COL_VALUE 2
 #define MEM_COL_UPDATED_AT 3
 #define MEM_COL_CREATED_AT 4
-#define MEM_COL_COMMAND 5 /* HIDDEN, named after the table: commands */
+#define MEM_COL_RANK 5    /* HIDDEN: bm25 of a MATCH, else NULL */
+#define MEM_COL_COMMAND 6 /* HIDDEN, named after the table: commands, MATCH */
 #define MEM_VTAB_SCHEMA                                                    \
   "CREATE TABLE x(namespace TEXT, key TEXT, value TEXT, updated_at REAL, " \
-  "created_at REAL HIDDEN, \"%w\" HIDDEN)" /* %w: the table's name */
+  "created_at REAL HIDDEN, rank REAL HIDDEN, \"%w\" HIDDEN)" /* %w: name */
 
 typedef struct MemBackend MemBackend;
 
@@ -75,8 +76,9 @@ struct MemBackend {
   /* The command column (optional; memory_commands.c). Run command zCmd
   ** ("integrity-check", "rebuild", ...), or return SQLITE_NOTFOUND. */
   int (*xCommand)(MemVtab *p, const char *zCmd, char **pzErr);
-  /* A setting was changed; p->settings holds the new ones (optional). */
-  int (*xSettingsChanged)(MemVtab *p, char **pzErr);
+  /* Setting zSetting was changed; p->settings holds the new ones
+  ** (optional). */
+  int (*xSettingsChanged)(MemVtab *p, const char *zSetting, char **pzErr);
 };
 
 extern const MemBackend memLocalBackend;

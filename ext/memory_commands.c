@@ -17,7 +17,9 @@
 
 static int commandError(MemVtab *p, char *zErr, int rc) {
   sqlite3_free(p->base.zErrMsg);
-  p->base.zErrMsg = zErr ? zErr : sqlite3_mprintf("memory: out of memory");
+  p->base.zErrMsg = zErr ? zErr
+                         : sqlite3_mprintf("memory: the command failed: %s",
+                                           sqlite3_errmsg(p->db));
   return rc;
 }
 
@@ -35,7 +37,7 @@ int memCommand(MemVtab *p, sqlite3_value *pCmd, sqlite3_value *pValue) {
                        &zErr);
   if (rc == SQLITE_OK) {
     if (p->pBackend->xSettingsChanged) {
-      rc = p->pBackend->xSettingsChanged(p, &zErr);
+      rc = p->pBackend->xSettingsChanged(p, zCmd, &zErr);
     }
   } else if (rc == SQLITE_NOTFOUND) {
     rc = p->pBackend->xCommand ? p->pBackend->xCommand(p, zCmd, &zErr)

@@ -26,20 +26,22 @@ typedef struct IntArg {
   sqlite3_int64 min, max, dflt;
   int isInt; /* stored as int (1) or sqlite3_int64 (0) */
   ArgMode mode;
+  int isSwitch; /* written on/off (also 1/0), stored as 1/0 */
 } IntArg;
 
 static const IntArg aIntArg[] = {
     {"max_value_bytes", offsetof(MemSettings, maxValueBytes), 1, 1000000000,
-     100000, 0, ARG_BOTH},
+     100000, 0, ARG_BOTH, 0},
     {"max_namespace_bytes", offsetof(MemSettings, maxNamespaceBytes), 0,
-     (sqlite3_int64)1 << 50, 52428800, 0, ARG_LOCAL},
+     (sqlite3_int64)1 << 50, 52428800, 0, ARG_LOCAL, 0},
     {"max_writes_per_day", offsetof(MemSettings, maxWritesPerDay), 0,
-     (sqlite3_int64)1 << 50, 1000, 0, ARG_LOCAL},
+     (sqlite3_int64)1 << 50, 1000, 0, ARG_LOCAL, 0},
     {"timeout_ms", offsetof(MemSettings, timeoutMs), 1, 3600000, 10000, 1,
-     ARG_REMOTE},
-    {"retries", offsetof(MemSettings, retries), 0, 20, 3, 1, ARG_REMOTE},
+     ARG_REMOTE, 0},
+    {"retries", offsetof(MemSettings, retries), 0, 20, 3, 1, ARG_REMOTE, 0},
     {"concurrency", offsetof(MemSettings, concurrency), 1, 256, 16, 1,
-     ARG_REMOTE},
+     ARG_REMOTE, 0},
+    {"search", offsetof(MemSettings, search), 0, 1, 0, 1, ARG_LOCAL, 1},
 };
 #define N_INT_ARG ((int)(sizeof(aIntArg) / sizeof(aIntArg[0])))
 
@@ -145,6 +147,29 @@ static int parseInt(const char *z, sqlite3_int64 *pOut) {
   return 1;
 }
 
+/* The value of an on/off setting: on, off, 1 or 0. */
+static int parseSwitch(const char *z, sqlite3_int64 *pOut) {
+  if (sqlite3_stricmp(z, "on") == 0 || strcmp(z, "1") == 0) {
+    *pOut = 1;
+  } else if (sqlite3_stricmp(z, "off") == 0 || strcmp(z, "0") == 0) {
+    *pOut = 0;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* The error for a value outside a setting's range. */
+static char *badValue(const IntArg *a, const char *zValue, const char *zTail) {
+  if (a->isSwitch) {
+    return sqlite3_mprintf("memory: %s must be on or off, not '%s'%s", a->zName,
+                           zValue, zTail);
+  }
+  return sqlite3_mprintf("memory: %s must be a whole number from %lld to %lld, "
+                         "not '%s'%s",
+                         a->zName, a->min, a->max, zValue, zTail);
+}
+
 /* Split one argument, "name" or "name = value", into its trimmed parts.
 ** *pzVal is 0 when there is no '='. */
 static void splitArg(const char *zArg, const char **pzName, int *pnName,
@@ -231,10 +256,10 @@ int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
         sqlite3_free(zValue);
         goto error;
       }
-      if (zValue == 0 || !parseInt(zValue, &v) || v < a->min || v > a->max) {
-        *pzErr = sqlite3_mprintf(
-            "memory: %s must be a whole number from %lld to %lld, not '%s'",
-            a->zName, a->min, a->max, zValue ? zValue : "");
+      if (zValue == 0 ||
+          !(a->isSwitch ? parseSwitch(zValue, &v) : parseInt(zValue, &v)) ||
+          v < a->min || v > a->max) {
+        *pzErr = badValue(a, zValue ? zValue : "", "");
         sqlite3_free(zValue);
         goto error;
       }
@@ -245,7 +270,7 @@ int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
     if (k < N_INT_ARG) continue;
     *pzErr = sqlite3_mprintf(
         "memory: unknown argument '%.*s'; known: remote, token, "
-        "max_value_bytes, max_namespace_bytes, max_writes_per_day, "
+        "max_value_bytes, max_namespace_bytes, max_writes_per_day, search, "
         "timeout_ms, retries, concurrency",
         nName, zName);
     sqlite3_free(zValue);
@@ -412,15 +437,16 @@ int memConfigDrop(sqlite3 *db, const char *zSchema, const char *zName) {
                        zSchema, zName);
 }
 
-/* The value of a setting given through the command column, as a whole
-** number: an INTEGER, or TEXT holding only digits. */
-static int commandInt(sqlite3_value *v, sqlite3_int64 *pOut) {
+/* The value of a setting given through the command column: an INTEGER,
+** or TEXT as CREATE would take it. */
+static int commandInt(const IntArg *a, sqlite3_value *v, sqlite3_int64 *pOut) {
   if (sqlite3_value_type(v) == SQLITE_INTEGER) {
     *pOut = sqlite3_value_int64(v);
     return 1;
   }
   if (sqlite3_value_type(v) == SQLITE_TEXT) {
-    return parseInt((const char *)sqlite3_value_text(v), pOut);
+    const char *z = (const char *)sqlite3_value_text(v);
+    return a->isSwitch ? parseSwitch(z, pOut) : parseInt(z, pOut);
   }
   return 0;
 }
@@ -451,14 +477,13 @@ int memConfigChange(sqlite3 *db, const char *zSchema, const char *zName,
                              p->isRemote ? "remote" : "local");
     return SQLITE_ERROR;
   }
-  if (!commandInt(pVal, &v) || v < a->min || v > a->max) {
-    *pzErr = sqlite3_mprintf(
-        "memory: %s must be a whole number from %lld to %lld, not '%s'; "
-        "nothing was changed",
-        zSetting, a->min, a->max,
-        sqlite3_value_type(pVal) == SQLITE_BLOB ? "(a BLOB)"
-        : sqlite3_value_text(pVal)               ? (const char *)sqlite3_value_text(pVal)
-                                                 : "NULL");
+  if (!commandInt(a, pVal, &v) || v < a->min || v > a->max) {
+    *pzErr = badValue(a,
+                      sqlite3_value_type(pVal) == SQLITE_BLOB ? "(a BLOB)"
+                      : sqlite3_value_text(pVal)
+                          ? (const char *)sqlite3_value_text(pVal)
+                          : "NULL",
+                      "; nothing was changed");
     return SQLITE_ERROR;
   }
   rc = memExecPrintf(db,

@@ -25,6 +25,7 @@ typedef struct MemSettings {
   int timeoutMs;                 /* remote: whole request incl. retries */
   int retries;                   /* remote */
   int concurrency;               /* remote */
+  int search;                    /* local: full-text index on (1) or off */
 } MemSettings;
 
 /* Parse argv[3..argc) of xCreate. */

@@ -16,11 +16,15 @@
 **     :llN / :lhN   lower / upper bound of the literal prefix of the LIKE
 **            pattern argv[N-1] (the LIKE itself is still checked by SQLite)
 **     :glN / :ghN   the same for a GLOB pattern
+**     :mN    argv[N-1] is the query of `t MATCH ...`: the plan then reads
+**            "<name>_search" (the FTS5 index, see sql/ext/local_search.sql)
+**            joined to "<name>_data" by id, and may ORDER BY its rank
 ** idxNum is the bitmask of the columns the query uses (colUsed: bit N is
-** column N, MEM_COL_*); the others are read as NULL, so a scan that only
-** counts or reads values decodes nothing else.
+** column N, MEM_COL_*; the others are read as NULL, so a scan that only
+** counts or reads values decodes nothing else), plus PLAN_SEARCH.
 */
-#define PLAN_COLUMNS 0x1f
+#define PLAN_COLUMNS 0x3f
+#define PLAN_SEARCH 0x100
 
 #include "memory_backend.h"
 #include "memory_names.h"
@@ -53,8 +57,21 @@ typedef struct CachedStmt {
   sqlite3_stmt *pStmt;
 } CachedStmt;
 
+/* Statements that keep the search index ("<name>_search") equal to the rows
+** when search is on. They run from xUpdate, beside each write, rather than
+** from triggers: a trigger that writes to an FTS5 table is refused under
+** PRAGMA trusted_schema=OFF, and an extension's own statements are not. */
+enum {
+  S_FORGET_ID,  /* drop entry ?1's text from the index (before a change) */
+  S_FORGET_KEY, /* the same for the entry (?1, ?2), if there is one */
+  S_INDEX_ID,   /* add entry ?1's text (after a change) */
+  S_INDEX_KEY,  /* the same for the entry (?1, ?2) */
+  S_COUNT
+};
+
 typedef struct LocalState {
   sqlite3_stmt *aWrite[W_COUNT];
+  sqlite3_stmt *aSearch[S_COUNT];
   CachedStmt aCache[STMT_CACHE_SIZE];
   int iNextEvict;
 } LocalState;
@@ -64,6 +81,7 @@ typedef struct LocalCursor {
   sqlite3_stmt *pStmt;
   CachedStmt *pSlot; /* where pStmt is cached, or 0: finalize it on close */
   int eof;
+  char *zQuery;      /* the MATCH query of a search, for error messages */
 } LocalCursor;
 
 /* Columns of the cursor's SELECT; see readSql(). */
@@ -73,6 +91,7 @@ typedef struct LocalCursor {
 #define SEL_VALUE 3
 #define SEL_UPDATED_AT 4
 #define SEL_CREATED_AT 5
+#define SEL_RANK 6
 
 /* ---------------------------------------------------------------------- */
 /* Schema: the sql/ext/ templates with {S} and {T} filled in.                 */
@@ -100,6 +119,19 @@ static char *expandTemplate(const char *zTemplate, MemVtab *p,
     } else if (strncmp(z, "{TODAY}", 7) == 0) {
       sqlite3_str_appendall(pOut, TODAY_SQL);
       z += 6;
+    } else if (strncmp(z, "{TEXT:", 6) == 0 && strchr(z, '}')) {
+      /* The text the search index holds for a value: X.value, or, for a
+      ** JSON object or array, its string values, one per line. */
+      int n = (int)(strchr(z, '}') - (z + 6));
+      char *zRef = sqlite3_mprintf("%.*s.value", n, z + 6);
+      sqlite3_str_appendf(
+          pOut,
+          "CASE WHEN json_valid(%s) AND json_type(%s) IN ('object', 'array') "
+          "THEN coalesce((SELECT group_concat(j.value, char(10)) FROM "
+          "json_tree(%s) AS j WHERE j.type = 'text'), '') ELSE %s END",
+          zRef, zRef, zRef, zRef);
+      sqlite3_free(zRef);
+      z += 6 + n;
     } else {
       sqlite3_str_appendchar(pOut, 1, *z);
     }
@@ -125,16 +157,35 @@ static int execTemplate(MemVtab *p, const char *zName, const char *zTemplate,
 }
 
 static int dropTriggersAndViews(MemVtab *p) {
-  char *zSql = sqlite3_mprintf(
-      "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_insert\";"
-      "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_update\";"
-      "DROP TRIGGER IF EXISTS \"%w\".\"%w_quota_delete\";"
-      "DROP VIEW IF EXISTS \"%w\".\"%w_usage\";",
-      p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema, p->zName,
-      p->zSchema, p->zName);
-  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
+  const char *azDrop[] = {"TRIGGER", "quota_insert", "TRIGGER", "quota_update",
+                          "TRIGGER", "quota_delete", "VIEW", "usage"};
+  int i, rc = SQLITE_OK;
+  for (i = 0; i < (int)(sizeof(azDrop) / sizeof(azDrop[0])) && rc == SQLITE_OK;
+       i += 2) {
+    rc = memExecPrintf(p->db, "DROP %s IF EXISTS \"%w\".\"%w_%s\"", azDrop[i],
+                       p->zSchema, p->zName, azDrop[i + 1]);
+  }
   return rc;
+}
+
+/* The quota triggers and the usage view of table p under the name zName. */
+static int makeTriggers(MemVtab *p, const char *zName, char **pzErr) {
+  return execTemplate(p, zName, memSqlLocalTriggers, pzErr);
+}
+
+/* Does "<name>_search" exist? */
+static int searchIndexExists(MemVtab *p, int *pExists) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_search'",
+      p->zSchema, p->zName);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  *pExists = sqlite3_step(pStmt) == SQLITE_ROW;
+  return sqlite3_finalize(pStmt);
 }
 
 static void finalizeAll(LocalState *s) {
@@ -142,6 +193,10 @@ static void finalizeAll(LocalState *s) {
   for (i = 0; i < W_COUNT; i++) {
     sqlite3_finalize(s->aWrite[i]);
     s->aWrite[i] = 0;
+  }
+  for (i = 0; i < S_COUNT; i++) {
+    sqlite3_finalize(s->aSearch[i]);
+    s->aSearch[i] = 0;
   }
   for (i = 0; i < STMT_CACHE_SIZE; i++) {
     sqlite3_finalize(s->aCache[i].pStmt);
@@ -158,7 +213,10 @@ static int localInit(MemVtab *p, int isCreate, char **pzErr) {
   p->pState = s;
   if (!isCreate) return SQLITE_OK;
   rc = execTemplate(p, p->zName, memSqlLocalTables, pzErr);
-  if (rc == SQLITE_OK) rc = execTemplate(p, p->zName, memSqlLocalTriggers, pzErr);
+  if (rc == SQLITE_OK && p->settings.search) {
+    rc = execTemplate(p, p->zName, memSqlLocalSearch, pzErr);
+  }
+  if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   if (rc != SQLITE_OK) {
     sqlite3_free(s);
     p->pState = 0;
@@ -172,42 +230,42 @@ static int localUpgrade(MemVtab *p, int iFromFormat, char **pzErr) {
   int rc;
   (void)iFromFormat;
   rc = dropTriggersAndViews(p);
-  if (rc == SQLITE_OK) rc = execTemplate(p, p->zName, memSqlLocalTriggers, pzErr);
+  if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   return rc;
 }
 
-/* Limits are literals in the triggers and the usage view: make them again
-** from the templates. The schema changes, so every other connection
-** reconnects to the table, and loads the new settings, at its next
-** statement. */
-static int localSettingsChanged(MemVtab *p, char **pzErr) {
-  int rc = dropTriggersAndViews(p);
-  if (rc == SQLITE_OK) rc = execTemplate(p, p->zName, memSqlLocalTriggers, pzErr);
+/* A setting changed. Limits are literals in the triggers and the usage
+** view: they are made again from the templates, which changes the schema,
+** so every other connection reconnects to the table, and loads the new
+** settings, at its next statement. Search turned on makes the index (or
+** refills it: turned off, it was emptied, as a table cannot be dropped
+** while the command's own statement runs). */
+static int localSettingsChanged(MemVtab *p, const char *zSetting,
+                                char **pzErr) {
+  int rc = dropTriggersAndViews(p), exists = 0;
+  if (rc == SQLITE_OK) rc = searchIndexExists(p, &exists);
+  if (rc == SQLITE_OK && strcmp(zSetting, "search") == 0) {
+    if (p->settings.search && !exists) {
+      rc = execTemplate(p, p->zName, memSqlLocalSearch, pzErr);
+      exists = rc == SQLITE_OK;
+    }
+    if (rc == SQLITE_OK && exists) {
+      rc = p->settings.search
+               ? execTemplate(p, p->zName, memSqlLocalSearchLoad, pzErr)
+               : memExecPrintf(p->db,
+                               "INSERT INTO \"%w\".\"%w_search\"(\"%w_search\") "
+                               "VALUES ('delete-all')",
+                               p->zSchema, p->zName, p->zName);
+    }
+  }
+  if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   return rc;
 }
 
-/* Running totals per namespace against the rows, and the triggers that
-** keep them: *pzErr names the first difference and what to do. */
-static int localIntegrityCheck(MemVtab *p, char **pzErr) {
+/* The first row of zSql (sqlite3_mprintf'd by the caller, freed here), a
+** description of a difference, becomes *pzErr and SQLITE_CORRUPT_VTAB. */
+static int firstDifference(MemVtab *p, char *zSql, char **pzErr) {
   sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf(
-      "WITH want(name) AS (VALUES (%Q || '_quota_insert'), "
-      "(%Q || '_quota_update'), (%Q || '_quota_delete'))"
-      "SELECT 'trigger ''' || name || ''' is missing' FROM want "
-      "WHERE name NOT IN (SELECT name FROM \"%w\".sqlite_schema "
-      "WHERE type = 'trigger') "
-      "UNION ALL "
-      "SELECT printf('namespace ''%%s'': the running totals say %%d keys and "
-      "%%d bytes, the rows hold %%d keys and %%d bytes', "
-      "coalesce(q.namespace, d.namespace), coalesce(q.keys, 0), "
-      "coalesce(q.bytes, 0), coalesce(d.keys, 0), coalesce(d.bytes, 0)) "
-      "FROM \"%w\".\"%w_quota\" AS q FULL JOIN (SELECT namespace, count(*) AS "
-      "keys, sum(length(CAST(value AS BLOB))) AS bytes FROM "
-      "\"%w\".\"%w_data\" GROUP BY namespace) AS d ON d.namespace = q.namespace "
-      "WHERE coalesce(q.keys, 0) <> coalesce(d.keys, 0) "
-      "OR coalesce(q.bytes, 0) <> coalesce(d.bytes, 0) LIMIT 1",
-      p->zName, p->zName, p->zName, p->zSchema, p->zSchema, p->zName,
-      p->zSchema, p->zName);
   int rc;
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
@@ -224,8 +282,65 @@ static int localIntegrityCheck(MemVtab *p, char **pzErr) {
   return sqlite3_finalize(pStmt);
 }
 
-/* Totals computed again from the rows (the day's write counts stay), and
-** the triggers and view made again. */
+/* The triggers are there, the running totals per namespace match the rows,
+** and the search index (when on) holds exactly the rows' ids and is sound
+** by FTS5's own check. *pzErr names the first difference and what to do. */
+static int localIntegrityCheck(MemVtab *p, char **pzErr) {
+  const char *azTrigger[] = {"quota_insert", "quota_update", "quota_delete"};
+  int nTrigger = 3, i, rc;
+  sqlite3_str *pWant = sqlite3_str_new(0);
+  char *zWant;
+  for (i = 0; i < nTrigger; i++) {
+    sqlite3_str_appendf(pWant, "%s(%Q || '_%s')", i ? ", " : "", p->zName,
+                        azTrigger[i]);
+  }
+  zWant = sqlite3_str_finish(pWant);
+  if (zWant == 0) return SQLITE_NOMEM;
+  rc = firstDifference(p, sqlite3_mprintf(
+      "WITH want(name) AS (VALUES %s) "
+      "SELECT 'trigger ''' || name || ''' is missing' FROM want "
+      "WHERE name NOT IN (SELECT name FROM \"%w\".sqlite_schema "
+      "WHERE type = 'trigger') "
+      "UNION ALL "
+      "SELECT printf('namespace ''%%s'': the running totals say %%d keys and "
+      "%%d bytes, the rows hold %%d keys and %%d bytes', "
+      "coalesce(q.namespace, d.namespace), coalesce(q.keys, 0), "
+      "coalesce(q.bytes, 0), coalesce(d.keys, 0), coalesce(d.bytes, 0)) "
+      "FROM \"%w\".\"%w_quota\" AS q FULL JOIN (SELECT namespace, count(*) AS "
+      "keys, sum(length(CAST(value AS BLOB))) AS bytes FROM "
+      "\"%w\".\"%w_data\" GROUP BY namespace) AS d ON d.namespace = q.namespace "
+      "WHERE coalesce(q.keys, 0) <> coalesce(d.keys, 0) "
+      "OR coalesce(q.bytes, 0) <> coalesce(d.bytes, 0) LIMIT 1",
+      zWant, p->zSchema, p->zSchema, p->zName, p->zSchema, p->zName), pzErr);
+  sqlite3_free(zWant);
+  if (rc != SQLITE_OK || !p->settings.search) return rc;
+  rc = firstDifference(p, sqlite3_mprintf(
+      "SELECT printf('the search index lacks entry %%d', id) "
+      "FROM \"%w\".\"%w_data\" WHERE id NOT IN "
+      "(SELECT id FROM \"%w\".\"%w_search_docsize\") UNION ALL "
+      "SELECT printf('the search index has entry %%d, which is gone', id) "
+      "FROM \"%w\".\"%w_search_docsize\" WHERE id NOT IN "
+      "(SELECT id FROM \"%w\".\"%w_data\") LIMIT 1",
+      p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema, p->zName,
+      p->zSchema, p->zName), pzErr);
+  if (rc == SQLITE_OK) {
+    rc = memExecPrintf(p->db,
+                       "INSERT INTO \"%w\".\"%w_search\"(\"%w_search\") "
+                       "VALUES ('integrity-check')",
+                       p->zSchema, p->zName, p->zName);
+    if (rc != SQLITE_OK) {
+      *pzErr = sqlite3_mprintf(
+          "memory: integrity-check of '%s' failed: the search index: %s; run "
+          "INSERT INTO \"%w\"(\"%w\") VALUES ('rebuild')",
+          p->zName, sqlite3_errmsg(p->db), p->zName, p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  return rc;
+}
+
+/* Totals computed again from the rows (the day's write counts stay), the
+** search index made again from the rows, and the triggers and view too. */
 static int localRebuild(MemVtab *p, char **pzErr) {
   int rc = memExecPrintf(
       p->db,
@@ -238,7 +353,11 @@ static int localRebuild(MemVtab *p, char **pzErr) {
       "NOT IN (SELECT namespace FROM \"%w\".\"%w_data\");",
       p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema, p->zName,
       p->zSchema, p->zName);
-  if (rc == SQLITE_OK) rc = localSettingsChanged(p, pzErr);
+  if (rc == SQLITE_OK) rc = dropTriggersAndViews(p);
+  if (rc == SQLITE_OK && p->settings.search) {
+    rc = execTemplate(p, p->zName, memSqlLocalSearchLoad, pzErr);
+  }
+  if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   return rc;
 }
 
@@ -266,9 +385,11 @@ static int localDestroy(sqlite3_vtab *pVtab) {
   finalizeAll(p->pState);
   rc = dropTriggersAndViews(p);
   if (rc != SQLITE_OK) return rc;
-  zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_data\";"
+  zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_search\";"
+                         "DROP TABLE IF EXISTS \"%w\".\"%w_data\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_quota\";",
-                         p->zSchema, p->zName, p->zSchema, p->zName);
+                         p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema,
+                         p->zName);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   if (rc == SQLITE_OK) localDisconnect(pVtab);
@@ -281,7 +402,7 @@ static int localDestroy(sqlite3_vtab *pVtab) {
 static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
   MemVtab *p = (MemVtab *)pVtab;
   char *zSql;
-  int rc;
+  int rc, exists = 0;
   finalizeAll(p->pState);
   rc = dropTriggersAndViews(p);
   if (rc != SQLITE_OK) return rc;
@@ -291,7 +412,13 @@ static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
       p->zSchema, p->zName, zNew, p->zSchema, p->zName, zNew);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
-  if (rc == SQLITE_OK) rc = execTemplate(p, zNew, memSqlLocalTriggers, 0);
+  if (rc == SQLITE_OK) rc = searchIndexExists(p, &exists);
+  if (rc == SQLITE_OK && exists) {
+    /* FTS5 renames its own shadow tables. */
+    rc = memExecPrintf(p->db, "ALTER TABLE \"%w\".\"%w_search\" RENAME TO "
+                       "\"%w_search\"", p->zSchema, p->zName, zNew);
+  }
+  if (rc == SQLITE_OK) rc = makeTriggers(p, zNew, 0);
   return rc;
 }
 
@@ -304,6 +431,7 @@ static const char *columnName(int iCol) {
     case MEM_COL_KEY: return "key";
     case MEM_COL_VALUE: return "value";
     case MEM_COL_UPDATED_AT: return "updated_at";
+    case MEM_COL_RANK: return "rank";
     default: return "created_at";
   }
 }
@@ -320,12 +448,12 @@ static const char *comparison(int op) {
 }
 
 static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  MemVtab *p = (MemVtab *)pVtab;
   sqlite3_str *pPlan = sqlite3_str_new(0);
-  int i, nArg = 0, iLimit = -1, iOffset = -1;
+  int i, nArg = 0, iLimit = -1, iOffset = -1, search = 0;
   int nsEq = 0, nsRange = 0, keyEq = 0, otherRange = 0, nsIn = 0, keyIn = 0;
   const char *zSep = "WHERE ";
   double rows;
-  (void)pVtab;
 
   for (i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
@@ -335,6 +463,16 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     if (!c->usable) continue;
     if (op == SQLITE_INDEX_CONSTRAINT_LIMIT) { iLimit = i; continue; }
     if (op == SQLITE_INDEX_CONSTRAINT_OFFSET) { iOffset = i; continue; }
+    if (op == SQLITE_INDEX_CONSTRAINT_MATCH && iCol == MEM_COL_COMMAND && !search) {
+      /* `t MATCH q`: the index is read first, joined to the rows by id. */
+      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
+      pInfo->aConstraintUsage[i].omit = 1;
+      sqlite3_str_appendf(pPlan, "%s\"%w_search\" MATCH :m%d", zSep, p->zName,
+                          nArg);
+      search = 1;
+      zSep = " AND ";
+      continue;
+    }
     if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_CREATED_AT) continue;
     zColl = sqlite3_vtab_collation(pInfo, i);
     if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
@@ -380,7 +518,8 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     int ok = 1;
     for (i = 0; i < pInfo->nOrderBy; i++) {
       int iCol = pInfo->aOrderBy[i].iColumn;
-      if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_CREATED_AT) ok = 0;
+      if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_RANK) ok = 0;
+      if (iCol == MEM_COL_RANK && !search) ok = 0;
     }
     if (ok) {
       sqlite3_str_appendall(pPlan, " ORDER BY ");
@@ -424,12 +563,15 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   } else {
     rows = 1000000;
   }
+  /* A MATCH is always cheaper than leaving it to SQLite, which cannot
+  ** evaluate it. */
+  if (search) rows /= 1000;
   pInfo->estimatedCost = rows + 10;
   if (keyEq && !nsEq) rows /= 100;
   if (otherRange) rows /= 4;
   pInfo->estimatedRows = (sqlite3_int64)(rows < 1 ? 1 : rows);
 
-  pInfo->idxNum = (int)(pInfo->colUsed & PLAN_COLUMNS);
+  pInfo->idxNum = (int)(pInfo->colUsed & PLAN_COLUMNS) | (search ? PLAN_SEARCH : 0);
   if (sqlite3_str_errcode(pPlan) != SQLITE_OK) {
     sqlite3_free(sqlite3_str_finish(pPlan));
     return SQLITE_NOMEM;
@@ -447,15 +589,28 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 
 /* The backing SELECT of a plan; columns in the order of SEL_*. */
 static char *readSql(MemVtab *p, int idxNum, const char *zPlan) {
+  char *zFrom, *zSql;
 #define COLUMN_IF_USED(COL, NAME) ((idxNum & (1 << (COL))) ? NAME : "NULL")
-  return sqlite3_mprintf(
-      "SELECT id, %s, %s, %s, %s, %s FROM \"%w\".\"%w_data\" %s",
-      COLUMN_IF_USED(MEM_COL_NAMESPACE, "namespace"),
-      COLUMN_IF_USED(MEM_COL_KEY, "key"), COLUMN_IF_USED(MEM_COL_VALUE, "value"),
-      COLUMN_IF_USED(MEM_COL_UPDATED_AT, "updated_at"),
-      COLUMN_IF_USED(MEM_COL_CREATED_AT, "created_at"), p->zSchema, p->zName,
-      strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
+  if (idxNum & PLAN_SEARCH) {
+    zFrom = sqlite3_mprintf(
+        "\"%w\".\"%w_search\" JOIN \"%w\".\"%w_data\" AS d "
+        "ON d.id = \"%w_search\".rowid",
+        p->zSchema, p->zName, p->zSchema, p->zName, p->zName);
+  } else {
+    zFrom = sqlite3_mprintf("\"%w\".\"%w_data\" AS d", p->zSchema, p->zName);
+  }
+  if (zFrom == 0) return 0;
+  zSql = sqlite3_mprintf(
+      "SELECT d.id, %s, %s, %s, %s, %s, %s FROM %s %s",
+      COLUMN_IF_USED(MEM_COL_NAMESPACE, "d.namespace"),
+      COLUMN_IF_USED(MEM_COL_KEY, "d.key"), COLUMN_IF_USED(MEM_COL_VALUE, "d.value"),
+      COLUMN_IF_USED(MEM_COL_UPDATED_AT, "d.updated_at"),
+      COLUMN_IF_USED(MEM_COL_CREATED_AT, "d.created_at"),
+      (idxNum & PLAN_SEARCH) && (idxNum & (1 << MEM_COL_RANK)) ? "rank" : "NULL",
+      zFrom, strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
 #undef COLUMN_IF_USED
+  sqlite3_free(zFrom);
+  return zSql;
 }
 
 /* A prepared statement for the plan: the cached one when no cursor holds
@@ -599,6 +754,10 @@ static int bindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv) {
       iArg = atoi(zName + 2);
       if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
       rc = bindPatternBound(pStmt, i, argv[iArg - 1], zName[0], zName[1] == 'h');
+    } else if (zName[0] == 'm') {
+      iArg = atoi(zName + 1);
+      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
+      rc = sqlite3_bind_value(pStmt, i, argv[iArg - 1]);
     } else {
       return SQLITE_ERROR;
     }
@@ -626,6 +785,8 @@ static void cursorRelease(LocalCursor *c) {
   }
   c->pStmt = 0;
   c->pSlot = 0;
+  sqlite3_free(c->zQuery);
+  c->zQuery = 0;
 }
 
 static int localClose(sqlite3_vtab_cursor *pCur) {
@@ -641,8 +802,34 @@ static int localNext(sqlite3_vtab_cursor *pCur) {
   c->eof = 1;
   if (rc == SQLITE_DONE) return SQLITE_OK;
   rc = sqlite3_reset(c->pStmt);
-  memSetError(pCur->pVtab, "memory: %s", sqlite3_errmsg(((MemVtab *)pCur->pVtab)->db));
+  {
+    const char *zMsg = sqlite3_errmsg(((MemVtab *)pCur->pVtab)->db);
+    /* FTS5 reports a bad query as a plain SQLITE_ERROR ("fts5: syntax
+    ** error near ...", "no such column: 42" for user-42). */
+    if (c->zQuery && rc == SQLITE_ERROR) {
+      memSetError(pCur->pVtab,
+                  "memory: search query '%s' is not valid FTS5 syntax (%s); "
+                  "put words in double quotes to search for them as they "
+                  "are, e.g. MATCH '\"user-42\" AND refund'",
+                  c->zQuery, zMsg);
+    } else {
+      memSetError(pCur->pVtab, "memory: %s", zMsg);
+    }
+  }
   return rc;
+}
+
+/* The MATCH query of a search plan, kept for error messages. */
+static char *searchQuery(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv) {
+  int i, n = sqlite3_bind_parameter_count(pStmt);
+  for (i = 1; i <= n; i++) {
+    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
+    int iArg = zName && zName[1] == 'm' ? atoi(zName + 2) : 0;
+    if (iArg >= 1 && iArg <= argc) {
+      return sqlite3_mprintf("%s", sqlite3_value_text(argv[iArg - 1]));
+    }
+  }
+  return 0;
 }
 
 static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
@@ -652,8 +839,19 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   int rc;
   cursorRelease(c);
   c->eof = 0;
+  if ((idxNum & PLAN_SEARCH) && !p->settings.search) {
+    memSetError(pCur->pVtab,
+                "memory: table '%s' has no search index; turn it on with "
+                "INSERT INTO %s(%s, value) VALUES ('search', 'on')",
+                p->zName, p->zName, p->zName);
+    c->eof = 1;
+    return SQLITE_ERROR;
+  }
   rc = planStatement(p, idxNum, idxStr, &c->pStmt, &c->pSlot);
   if (rc == SQLITE_OK) rc = bindPlan(c->pStmt, argc, argv);
+  if (rc == SQLITE_OK && (idxNum & PLAN_SEARCH)) {
+    c->zQuery = searchQuery(c->pStmt, argc, argv);
+  }
   if (rc != SQLITE_OK) {
     memSetError(pCur->pVtab, "memory: cannot read '%s': %s", p->zName,
                 sqlite3_errmsg(p->db));
@@ -675,6 +873,7 @@ static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
     case MEM_COL_KEY: iSel = SEL_KEY; break;
     case MEM_COL_VALUE: iSel = SEL_VALUE; break;
     case MEM_COL_UPDATED_AT: iSel = SEL_UPDATED_AT; break;
+    case MEM_COL_RANK: iSel = SEL_RANK; break;
     default: iSel = SEL_CREATED_AT; break;
   }
   /* In an UPDATE, columns not assigned are reported as "no change", so
@@ -763,6 +962,51 @@ static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid) {
   return rc;
 }
 
+static const char *const azSearchSql[S_COUNT] = {
+    /* S_FORGET_ID */
+    "INSERT INTO \"{S}\".\"{T}_search\"(\"{T}_search\", rowid, text) "
+    "SELECT 'delete', id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
+    /* S_FORGET_KEY */
+    "INSERT INTO \"{S}\".\"{T}_search\"(\"{T}_search\", rowid, text) "
+    "SELECT 'delete', id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d "
+    "WHERE namespace = ?1 AND key = ?2",
+    /* S_INDEX_ID */
+    "INSERT INTO \"{S}\".\"{T}_search\"(rowid, text) "
+    "SELECT id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
+    /* S_INDEX_KEY */
+    "INSERT INTO \"{S}\".\"{T}_search\"(rowid, text) "
+    "SELECT id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d "
+    "WHERE namespace = ?1 AND key = ?2",
+};
+
+/* Keep the search index in step: run statement `which` (S_*) for the entry
+** with id iRowid, or (ns, key) when ns is given. Nothing when search is
+** off. A contentless FTS5 index forgets a row only when told its old text,
+** so S_FORGET_* run before the row changes and S_INDEX_* after. */
+static int searchStep(MemVtab *p, int which, sqlite3_int64 iRowid,
+                      sqlite3_value *ns, sqlite3_value *key) {
+  LocalState *s = p->pState;
+  sqlite3_stmt *pStmt;
+  if (!p->settings.search) return SQLITE_OK;
+  if (s->aSearch[which] == 0) {
+    char *zSql = expandTemplate(azSearchSql[which], p, p->zName);
+    int rc;
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->aSearch[which], 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  pStmt = s->aSearch[which];
+  if (ns) {
+    sqlite3_bind_value(pStmt, 1, ns);
+    sqlite3_bind_value(pStmt, 2, key);
+  } else {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+  }
+  return stepToEnd(p, pStmt, 0);
+}
+
 /* The rowid of (namespace, key) in *pRowid, or 0 when there is none. */
 static int findRow(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
                    sqlite3_int64 *pRowid) {
@@ -792,6 +1036,7 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
                                           : W_INSERT;
   double now = memNow();
   sqlite3_stmt *pStmt;
+  int existed = 0;
   int rc = writeStmt(p, which, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_value(pStmt, 1, ns);
@@ -814,11 +1059,30 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   }
   if (which == W_INSERT_REPLACE) {
     sqlite3_bind_int(pStmt, 6, sqlite3_value_type(cre) != SQLITE_NULL);
+    /* The old text leaves the index before the upsert replaces it. */
+    rc = searchStep(p, S_FORGET_KEY, 0, ns, key);
+  } else if (which == W_INSERT_IGNORE && p->settings.search) {
+    /* Only a row that is really inserted joins the index. */
+    sqlite3_int64 iOld = 0;
+    rc = findRow(p, ns, key, &iOld);
+    existed = iOld != 0;
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+    return rc;
   }
   /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
   ** build a temporary table for every row. */
   rc = stepToEnd(p, pStmt, 0);
-  if (rc == SQLITE_OK) *pRowid = sqlite3_last_insert_rowid(p->db);
+  if (rc == SQLITE_OK) {
+    *pRowid = sqlite3_last_insert_rowid(p->db);
+    if (which == W_INSERT) {
+      rc = searchStep(p, S_INDEX_ID, *pRowid, 0, 0);
+    } else if (which == W_INSERT_REPLACE || !existed) {
+      rc = searchStep(p, S_INDEX_KEY, 0, ns, key);
+    }
+  }
   if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
       sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
     return duplicateError(p, ns, key,
@@ -848,6 +1112,8 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
       return duplicateError(p, ns, key,
                             "UPDATE OR REPLACE overwrites it, or DELETE it first");
     }
+    rc = searchStep(p, S_FORGET_ID, iOther, 0, 0);
+    if (rc != SQLITE_OK) return rc;
     rc = writeStmt(p, W_DELETE_OTHER, &pStmt);
     if (rc != SQLITE_OK) return rc;
     sqlite3_bind_value(pStmt, 1, ns);
@@ -857,6 +1123,12 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
     if (rc != SQLITE_OK) return rc;
   }
 
+  /* A new value replaces the old text in the index; a move alone keeps
+  ** the id and the text. */
+  if (!sqlite3_value_nochange(val)) {
+    rc = searchStep(p, S_FORGET_ID, iRowid, 0, 0);
+    if (rc != SQLITE_OK) return rc;
+  }
   rc = writeStmt(p, W_UPDATE, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_value(pStmt, 1, ns);
@@ -874,7 +1146,11 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
     sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
   }
   sqlite3_bind_int64(pStmt, 6, iRowid);
-  return stepToEnd(p, pStmt, 0);
+  rc = stepToEnd(p, pStmt, 0);
+  if (rc == SQLITE_OK && !sqlite3_value_nochange(val)) {
+    rc = searchStep(p, S_INDEX_ID, iRowid, 0, 0);
+  }
+  return rc;
 }
 
 static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
@@ -885,6 +1161,8 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   int rc;
 
   if (argc == 1) { /* DELETE */
+    rc = searchStep(p, S_FORGET_ID, sqlite3_value_int64(argv[0]), 0, 0);
+    if (rc != SQLITE_OK) return rc;
     rc = writeStmt(p, W_DELETE, &pStmt);
     if (rc != SQLITE_OK) return rc;
     sqlite3_bind_value(pStmt, 1, argv[0]);

@@ -22,6 +22,7 @@
 #define RP_OFFSET 0x020       /* OFFSET given (SQLite still skips the rows) */
 #define RP_VALUES 0x040       /* value or created_at is read */
 #define RP_NEWEST_FIRST 0x080 /* ORDER BY updated_at DESC: the API's order */
+#define RP_MATCH 0x100        /* `t MATCH ...`: refused, the API cannot search */
 
 #include "memory_backend.h"
 #include "memory_http.h"
@@ -137,8 +138,10 @@ static int remoteDisconnect(sqlite3_vtab *pVtab) {
 
 /* A setting changed (timeout_ms, retries, concurrency): a new client with
 ** the new settings. No request is in flight between statements. */
-static int remoteSettingsChanged(MemVtab *p, char **pzErr) {
+static int remoteSettingsChanged(MemVtab *p, const char *zSetting,
+                                 char **pzErr) {
   RemoteState *s = p->pState;
+  (void)zSetting;
   MemHttp *pNew = 0;
   int rc = memHttpNew(&p->settings, &pNew);
   if (rc != SQLITE_OK) {
@@ -537,6 +540,13 @@ static int remoteBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     if (!c->usable) continue;
     if (c->op == SQLITE_INDEX_CONSTRAINT_LIMIT) { iLimit = i; continue; }
     if (c->op == SQLITE_INDEX_CONSTRAINT_OFFSET) { iOffset = i; continue; }
+    if (c->op == SQLITE_INDEX_CONSTRAINT_MATCH && c->iColumn == MEM_COL_COMMAND) {
+      /* Consumed, so that xFilter can say why it cannot run. */
+      pInfo->aConstraintUsage[i].omit = 1;
+      pInfo->idxNum = RP_MATCH;
+      pInfo->estimatedCost = 1;
+      return SQLITE_OK;
+    }
     if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
     zColl = sqlite3_vtab_collation(pInfo, i);
     if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
@@ -848,6 +858,15 @@ static int remoteFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   (void)argc;
   cursorReset(c);
   c->eof = 0;
+  if (idxNum & RP_MATCH) {
+    memSetError(pCur->pVtab,
+                "memory: remote table '%s' cannot be searched: the hosted API "
+                "has no search; copy the namespace into a local table with "
+                "search=on (INSERT INTO mem SELECT * FROM %s WHERE namespace = "
+                "'...') and search that",
+                p->zName, p->zName);
+    return SQLITE_ERROR;
+  }
   if (idxNum & RP_NO_NAMESPACE) {
     memSetError(pCur->pVtab,
                 "memory: a query on remote table '%s' needs namespace = '...' or "
@@ -919,9 +938,11 @@ static int remoteColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) 
     case MEM_COL_UPDATED_AT:
       if (r->hasUpdatedAt) sqlite3_result_double(ctx, r->updatedAt);
       break;
-    default:
+    case MEM_COL_CREATED_AT:
       if (r->fetched) sqlite3_result_double(ctx, r->createdAt);
       break;
+    default:
+      break; /* rank: no search here */
   }
   return SQLITE_OK;
 }

@@ -102,6 +102,10 @@ static int memInit(sqlite3 *db, int argc, const char *const *argv,
   if (p->settings.isRemote) {
     /* Network I/O must not be triggered from a view or trigger body. */
     sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  } else {
+    /* A local table touches nothing but its own shadow tables: safe in
+    ** views and triggers of a schema that is not trusted. */
+    sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
   }
   p->pBackend = backendFor(&p->settings);
   rc = p->pBackend->xInit(p, isCreate, pzErr);

@@ -302,12 +302,12 @@ def test_settings_persist(tmp_path):
     assert "over max_value_bytes=5" in str(e.value)
     assert rows(conn, "SELECT name, value FROM mem_config ORDER BY name") == [
         ("format", 2), ("max_namespace_bytes", 52428800), ("max_value_bytes", 5),
-        ("max_writes_per_day", 2), ("mode", "local")]
+        ("max_writes_per_day", 2), ("mode", "local"), ("search", 0)]
 
 
 @pytest.mark.parametrize("args,message", [
     ("foo=1", "memory: unknown argument 'foo'; known: remote, token, "
-              "max_value_bytes, max_namespace_bytes, max_writes_per_day, "
+              "max_value_bytes, max_namespace_bytes, max_writes_per_day, search, "
               "timeout_ms, retries, concurrency"),
     ("max_writes_per_day=-1", "memory: max_writes_per_day must be a whole "
                               "number from 0 to 1125899906842624, not '-1'"),
