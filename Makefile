@@ -10,7 +10,7 @@ CFLAGS   ?= -O2 -g
 WARNINGS  = -Wall -Wextra -Werror
 CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
 EXT_FLAGS = -fPIC -shared -Ibuild -Iext $(CURL_CFLAGS)
-LIBS      = -lcurl
+LIBS      = -lcurl -lcrypto
 
 ASAN_RUNTIME := $(shell $(CC) -print-file-name=libasan.so)
 
@@ -25,7 +25,8 @@ SQL      = sql/local_tables.sql sql/local_triggers.sql sql/messages.sql
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones when run as root.
 DEB_PACKAGES = gcc make sqlite3 libsqlite3-dev libcurl4-openssl-dev \
-               python3 python3-pytest valgrind
+               python3 python3-pytest python3-hypothesis valgrind \
+               libssl-dev
 
 .PHONY: all deps demo test bench fuzz fuzz-deps fuzz-replay clean
 

@@ -54,5 +54,5 @@ def test_no_leaks_or_invalid_accesses(tmp_path, server):
         input=script, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode != 99, proc.stderr
     # The scenario ran to its end: the last SELECT printed its row.
-    assert "x_y-" in proc.stdout and "0.1.0" in proc.stdout, proc.stdout + proc.stderr
+    assert "x__40y" in proc.stdout and "0.1.0" in proc.stdout, proc.stdout + proc.stderr
     assert "definitely lost" not in proc.stderr, proc.stderr
