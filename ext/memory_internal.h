@@ -35,11 +35,16 @@ SQLITE_EXTENSION_INIT3
   "CREATE TABLE x(namespace TEXT, key TEXT, value TEXT, updated_at REAL, " \
   "created_at REAL HIDDEN)"
 
-/* Settings of one table, from its CREATE arguments (see memory_args.c). */
+/* Settings of one table, from its CREATE arguments or loaded back from
+** "<name>_config", checked the same way either way (memory_args.c). */
 typedef struct MemSettings {
   int isRemote;
   char *zUrl;                    /* remote: base URL, no trailing '/' */
-  char *zToken;                  /* remote: bearer token or NULL */
+  char *zTokenEnv;               /* remote: token_env, a variable's name,
+                                 ** or NULL; stored */
+  char *zToken;                  /* remote: the token to send (read from
+                                 ** $zTokenEnv at open), or NULL; never
+                                 ** stored */
   sqlite3_int64 maxValueBytes;   /* both */
   sqlite3_int64 maxNamespaceBytes; /* local; 0 = no limit */
   sqlite3_int64 maxWritesPerDay; /* local; 0 = no limit */

@@ -297,7 +297,7 @@ def test_settings_persist(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    ("foo=1", "memory: unknown argument 'foo'; known: remote, token, "
+    ("foo=1", "memory: unknown argument 'foo'; known: remote, token_env, "
               "max_value_bytes, max_namespace_bytes, max_writes_per_day, "
               "timeout_ms, retries, concurrency"),
     ("max_writes_per_day=-1", "memory: max_writes_per_day must be a whole "
