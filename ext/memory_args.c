@@ -29,8 +29,14 @@
 
 #define DEFAULT_REMOTE_URL "https://botwire.dev"
 
-/* The largest max_value_bytes. */
-#define MAX_VALUE_BYTES_CAP 1000000000
+/* The largest max_value_bytes. SQLite stores at most SQLITE_MAX_LENGTH
+** (1,000,000,000 by default, often lowered by applications) bytes in a
+** string or a row, and a local write holds about three copies of the value
+** at once (the statement's argument, the copy bound into the backing
+** table's INSERT, the row's record): 100 MB keeps a write at a few hundred
+** MB of memory and ten times under SQLite's limit. tests/
+** test_regress_config.py stores a value of exactly this size. */
+#define MAX_VALUE_BYTES_CAP 100000000
 
 /* Longest token_env name (POSIX sets no limit; this one is generous). */
 #define TOKEN_ENV_MAX 255

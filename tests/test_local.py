@@ -303,9 +303,9 @@ def test_settings_persist(tmp_path):
     ("max_writes_per_day=-1", "memory: max_writes_per_day must be a whole "
                               "number from 0 to 1125899906842624, not '-1'"),
     ("max_value_bytes=abc", "memory: max_value_bytes must be a whole number "
-                            "from 1 to 1000000000, not 'abc'"),
+                            "from 1 to 100000000, not 'abc'"),
     ("max_value_bytes", "memory: max_value_bytes must be a whole number "
-                        "from 1 to 1000000000, not ''"),
+                        "from 1 to 100000000, not ''"),
     ("timeout_ms=5", "memory: timeout_ms applies to remote tables only; add "
                      "remote='<url>'"),
     ("remote='ftp://example.com'", "memory: remote URL 'ftp://example.com' "
