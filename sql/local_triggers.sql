@@ -31,6 +31,9 @@ BEGIN
     day = excluded.day;
 END;
 
+-- The VALUES row is computed even when ON CONFLICT then updates instead, so
+-- it too passes GREW: a shrinking write must not fail there on a value
+-- alone larger than a lowered limit.
 CREATE TRIGGER "{S}"."{T}_quota_update" AFTER UPDATE ON "{T}_data"
 BEGIN
   UPDATE "{T}_quota"
@@ -39,7 +42,10 @@ BEGIN
   INSERT INTO "{T}_quota"(namespace, bytes, keys, day, writes)
   VALUES (NEW.namespace,
           memory_quota('max_namespace_bytes', NEW.namespace,
-                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES}),
+                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES},
+                       NEW.namespace <> OLD.namespace
+                       OR length(CAST(NEW.value AS BLOB))
+                          > length(CAST(OLD.value AS BLOB))),
           1, {TODAY}, 1)
   ON CONFLICT(namespace) DO UPDATE SET
     bytes = memory_quota('max_namespace_bytes', namespace,
