@@ -13,7 +13,7 @@ EXT_FLAGS = -fPIC -shared -fvisibility=hidden -Ibuild -Iext $(CURL_CFLAGS)
 # memory_debug() reports the flags a build was made with.
 debug_flags = -DMEMORY_BUILD_FLAGS='"$(strip $(1))"'
 
-LIBS      = -lcurl
+LIBS      = -lcurl -lcrypto
 
 ASAN_RUNTIME := $(shell $(CC) -print-file-name=libasan.so)
 
@@ -28,7 +28,8 @@ SQL      = $(wildcard sql/ext/*.sql)
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones when run as root.
 DEB_PACKAGES = gcc make sqlite3 libsqlite3-dev libcurl4-openssl-dev \
-               python3 python3-pytest valgrind
+               python3 python3-pytest python3-hypothesis valgrind \
+               libssl-dev
 
 , := ,
 .PHONY: all deps demo test bench fuzz fuzz-deps fuzz-replay clean

@@ -1,21 +1,49 @@
 /*
 ** The settings of a table and the shadow table "<name>_config" that holds
 ** them: parsing CREATE VIRTUAL TABLE arguments, validation, storage,
-** loading, rename and drop. No other file touches "<name>_config".
+** loading, changes through the command column, rename and drop. No other
+** file touches "<name>_config". Besides the settings it holds the table's
+** on-disk format ("format"; 0.1.0 stored none) and a counter of changes
+** ("generation") that other connections compare to notice one.
 **
 ** Arguments are `name=value` (value bare or in single quotes). xCreate
-** parses them once and stores the resolved settings (defaults filled in,
-** $BOTWIRE_URL read) in "<name>_config", one row per setting, with the
-** on-disk format of the table ("format"); xConnect loads them from there,
-** so a reopened database behaves as it did when created.
+** parses them and stores the resolved settings (defaults filled in,
+** $BOTWIRE_URL read) in the shadow table "<name>_config"; xConnect loads
+** them from there, so a reopened database behaves as it did when created.
+**
+** A database file is foreign input: its "<name>_config" may come from an
+** older or newer version, or have been edited with plain SQL (it is a
+** shadow table, writable outside defensive mode). So every stored setting
+** goes through settingSet(), the very check CREATE's arguments go through,
+** and an unknown name, a missing mode or a wrong type is refused: a bad
+** file gives a `memory:` error naming the table, the setting and the
+** value, never a division by zero or a header built from a stored CR/LF.
+**
+** No secret is stored. `token_env` names an environment variable that is
+** read each time the table is opened (xCreate and xConnect), and its value
+** lives only in MemSettings.zToken; `token='...'` is refused, and so is a
+** "token" row stored by an older version (see loadRow()).
 */
 #include "memory_config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_REMOTE_URL "https://botwire.dev"
+
+/* The largest max_value_bytes. SQLite stores at most SQLITE_MAX_LENGTH
+** (1,000,000,000 by default, often lowered by applications) bytes in a
+** string or a row, and a local write holds about three copies of the value
+** at once (the statement's argument, the copy bound into the backing
+** table's INSERT, the row's record): 100 MB keeps a write at a few hundred
+** MB of memory and ten times under SQLite's limit. tests/
+** test_regress_config.py stores a value of exactly this size. */
+#define MAX_VALUE_BYTES_CAP 100000000
+
+/* Longest token_env name (POSIX sets no limit; this one is generous). */
+#define TOKEN_ENV_MAX 255
 
 typedef enum { ARG_REMOTE, ARG_LOCAL, ARG_BOTH } ArgMode;
 
@@ -30,18 +58,18 @@ typedef struct IntArg {
 } IntArg;
 
 static const IntArg aIntArg[] = {
-    {"max_value_bytes", offsetof(MemSettings, maxValueBytes), 1, 1000000000,
-     100000, 0, ARG_BOTH, 0},
+    {"max_value_bytes", offsetof(MemSettings, maxValueBytes), 1,
+     MAX_VALUE_BYTES_CAP, 100000, 0, ARG_BOTH, 0},
     {"max_namespace_bytes", offsetof(MemSettings, maxNamespaceBytes), 0,
      (sqlite3_int64)1 << 50, 52428800, 0, ARG_LOCAL, 0},
     {"max_writes_per_day", offsetof(MemSettings, maxWritesPerDay), 0,
      (sqlite3_int64)1 << 50, 1000, 0, ARG_LOCAL, 0},
+    {"search", offsetof(MemSettings, search), 0, 1, 0, 1, ARG_LOCAL, 1},
     {"timeout_ms", offsetof(MemSettings, timeoutMs), 1, 3600000, 10000, 1,
      ARG_REMOTE, 0},
     {"retries", offsetof(MemSettings, retries), 0, 20, 3, 1, ARG_REMOTE, 0},
     {"concurrency", offsetof(MemSettings, concurrency), 1, 256, 16, 1,
      ARG_REMOTE, 0},
-    {"search", offsetof(MemSettings, search), 0, 1, 0, 1, ARG_LOCAL, 1},
 };
 #define N_INT_ARG ((int)(sizeof(aIntArg) / sizeof(aIntArg[0])))
 
@@ -62,6 +90,7 @@ static sqlite3_int64 intArgGet(const MemSettings *p, const IntArg *a) {
 
 void memSettingsClear(MemSettings *p) {
   sqlite3_free(p->zUrl);
+  sqlite3_free(p->zTokenEnv);
   sqlite3_free(p->zToken);
   memset(p, 0, sizeof(*p));
 }
@@ -83,28 +112,82 @@ static int hasControlByte(const char *z, int n) {
   return 0;
 }
 
-/* Check a remote base URL; return an error message or NULL. The URL is the
-** prefix of every request path, so anything that would let a name escape
-** the path (query, fragment, spaces, control bytes) is refused here. */
-static char *checkUrl(const char *z) {
-  int n = (int)strlen(z);
+/* z[0..n) quoted for an error message: control bytes and quotes shown as
+** '?', at most 40 bytes, so a message cannot be made to lie. */
+static char *displayText(const char *z, int n) {
+  char zBuf[48];
+  int i, j = 0;
+  for (i = 0; i < n && j < 40; i++) {
+    unsigned char c = (unsigned char)z[i];
+    zBuf[j++] = (c < 0x20 || c == 0x7f || c == '\'') ? '?' : (char)c;
+  }
+  zBuf[j] = 0;
+  return sqlite3_mprintf("'%s'%s", zBuf, i < n ? "..." : "");
+}
+
+/* Where settings come from: CREATE's arguments, or a stored
+** "<zTable>_config". Errors name the table and say what to do in either
+** case; see settingError(). */
+typedef struct ArgSource {
+  const char *zTable;
+  int isStored;
+  char *zErr; /* the first error */
+} ArgSource;
+
+/* Record the error "PROBLEM" (zFormat...) and return SQLITE_ERROR. From
+** CREATE: "memory: PROBLEM[; zCreateHint]". From a stored setting:
+** "memory: table 'T' has an invalid setting in T_config: PROBLEM;
+** zStoredHint". */
+static int settingError(ArgSource *pSrc, const char *zCreateHint,
+                        const char *zStoredHint, const char *zFormat, ...) {
+  char *zProblem;
+  va_list ap;
+  va_start(ap, zFormat);
+  zProblem = sqlite3_vmprintf(zFormat, ap);
+  va_end(ap);
+  if (zProblem == 0) return SQLITE_NOMEM;
+  sqlite3_free(pSrc->zErr);
+  if (pSrc->isStored) {
+    pSrc->zErr = sqlite3_mprintf(
+        "memory: table '%s' has an invalid setting in %s_config: %s; %s",
+        pSrc->zTable, pSrc->zTable, zProblem, zStoredHint);
+  } else {
+    pSrc->zErr = sqlite3_mprintf("memory: %s%s%s", zProblem,
+                                 zCreateHint ? "; " : "",
+                                 zCreateHint ? zCreateHint : "");
+  }
+  sqlite3_free(zProblem);
+  return pSrc->zErr ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+/* Check a remote base URL z[0..n); return the problem (no prefix) or NULL.
+** The URL is the prefix of every request path, so anything that would let
+** a name escape the path (query, fragment, spaces, control bytes) is
+** refused here. */
+static char *checkUrl(const char *z, int n) {
   const char *zHost;
-  if (strncmp(z, "http://", 7) == 0) {
+  if (n >= 7 && strncmp(z, "http://", 7) == 0) {
     zHost = z + 7;
-  } else if (strncmp(z, "https://", 8) == 0) {
+  } else if (n >= 8 && strncmp(z, "https://", 8) == 0) {
     zHost = z + 8;
   } else {
-    return sqlite3_mprintf(
-        "memory: remote URL '%s' must start with http:// or https://", z);
+    char *zShow = displayText(z, n);
+    char *zErr = sqlite3_mprintf(
+        "remote URL %s must start with http:// or https://", zShow);
+    sqlite3_free(zShow);
+    return zErr;
   }
   if (hasControlByte(z, n) || strpbrk(z, " ?#\\\"<>") != 0) {
     return sqlite3_mprintf(
-        "memory: remote URL must not contain spaces, control characters, "
+        "remote URL must not contain spaces, control characters, "
         "'?', '#', '\\', '\"', '<' or '>'; give a plain base URL such as "
         "http://127.0.0.1:8000");
   }
   if (zHost[0] == 0 || zHost[0] == '/') {
-    return sqlite3_mprintf("memory: remote URL '%s' has no host", z);
+    char *zShow = displayText(z, n);
+    char *zErr = sqlite3_mprintf("remote URL %s has no host", zShow);
+    sqlite3_free(zShow);
+    return zErr;
   }
   return 0;
 }
@@ -135,23 +218,26 @@ static const char *trim(const char *z, int *pn) {
   return z;
 }
 
-static int parseInt(const char *z, sqlite3_int64 *pOut) {
+/* Parse z[0..n) as a whole number of decimal digits, nothing else. */
+static int parseInt(const char *z, int n, sqlite3_int64 *pOut) {
   sqlite3_int64 v = 0;
-  if (*z == 0) return 0;
-  for (; *z; z++) {
-    if (*z < '0' || *z > '9') return 0;
+  int i;
+  if (n <= 0) return 0;
+  for (i = 0; i < n; i++) {
+    if (z[i] < '0' || z[i] > '9') return 0;
     if (v > ((sqlite3_int64)1 << 55)) return 0;
-    v = v * 10 + (*z - '0');
+    v = v * 10 + (z[i] - '0');
   }
   *pOut = v;
   return 1;
 }
 
-/* The value of an on/off setting: on, off, 1 or 0. */
-static int parseSwitch(const char *z, sqlite3_int64 *pOut) {
-  if (sqlite3_stricmp(z, "on") == 0 || strcmp(z, "1") == 0) {
+/* Parse z[0..n) as on/off (or 1/0), any case. */
+static int parseSwitch(const char *z, int n, sqlite3_int64 *pOut) {
+  if ((n == 2 && sqlite3_strnicmp(z, "on", 2) == 0) || (n == 1 && z[0] == '1')) {
     *pOut = 1;
-  } else if (sqlite3_stricmp(z, "off") == 0 || strcmp(z, "0") == 0) {
+  } else if ((n == 3 && sqlite3_strnicmp(z, "off", 3) == 0) ||
+             (n == 1 && z[0] == '0')) {
     *pOut = 0;
   } else {
     return 0;
@@ -159,15 +245,19 @@ static int parseSwitch(const char *z, sqlite3_int64 *pOut) {
   return 1;
 }
 
-/* The error for a value outside a setting's range. */
-static char *badValue(const IntArg *a, const char *zValue, const char *zTail) {
-  if (a->isSwitch) {
-    return sqlite3_mprintf("memory: %s must be on or off, not '%s'%s", a->zName,
-                           zValue, zTail);
+/* True if z[0..n) is an environment variable name: ^[A-Za-z_][A-Za-z0-9_]*$,
+** at most TOKEN_ENV_MAX bytes. */
+static int isEnvName(const char *z, int n) {
+  int i;
+  if (n < 1 || n > TOKEN_ENV_MAX || (z[0] >= '0' && z[0] <= '9')) return 0;
+  for (i = 0; i < n; i++) {
+    char c = z[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_')) {
+      return 0;
+    }
   }
-  return sqlite3_mprintf("memory: %s must be a whole number from %lld to %lld, "
-                         "not '%s'%s",
-                         a->zName, a->min, a->max, zValue, zTail);
+  return 1;
 }
 
 /* Split one argument, "name" or "name = value", into its trimmed parts.
@@ -191,12 +281,131 @@ static int isName(const char *zName, int nName, const char *zWant) {
   return (int)strlen(zWant) == nName && strncmp(zName, zWant, nName) == 0;
 }
 
+/* Set the remote base URL from z[0..n), checked, without trailing '/'. */
+static int urlSet(MemSettings *p, ArgSource *pSrc, const char *z, int n) {
+  char *zProblem = checkUrl(z, n);
+  if (zProblem) {
+    int rc = settingError(pSrc, 0, "correct that row", "%s", zProblem);
+    sqlite3_free(zProblem);
+    return rc;
+  }
+  while (n > 0 && z[n - 1] == '/') n--;
+  sqlite3_free(p->zUrl);
+  p->zUrl = sqlite3_mprintf("%.*s", n, z);
+  return p->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Check the setting zName[0..nName) = zValue[0..nValue) for a table whose
+** mode (p->isRemote) is known, and store it in *p. The one check for both
+** sources: CREATE's arguments and stored rows. zValue is 0 when there is
+** no usable text (a bare name in CREATE, a NULL or BLOB stored); zShow
+** says how to show the value in an error ("'abc'", "a BLOB").
+**
+** `remote` is not set here when it comes from CREATE without a URL:
+** memSettingsParse() then reads $BOTWIRE_URL. */
+static int settingSet(MemSettings *p, ArgSource *pSrc, const char *zName,
+                      int nName, const char *zValue, int nValue,
+                      const char *zShow) {
+  int k;
+  if (isName(zName, nName, "remote")) {
+    if (!p->isRemote) {
+      return settingError(pSrc, 0, "delete that row",
+                          "remote applies to remote tables only");
+    }
+    if (zValue == 0 && pSrc->isStored) {
+      return settingError(pSrc, 0, "correct that row",
+                          "remote must be a URL, not %s", zShow);
+    }
+    if (zValue == 0 || nValue == 0) return SQLITE_OK; /* CREATE: default */
+    return urlSet(p, pSrc, zValue, nValue);
+  }
+  if (isName(zName, nName, "token_env")) {
+    if (!p->isRemote) {
+      return settingError(pSrc, "add remote='<url>'", "delete that row",
+                          "token_env applies to remote tables only");
+    }
+    /* The value is not shown: it may be the token itself, given by
+    ** mistake, and error messages end up in logs. */
+    if (zValue == 0 || !isEnvName(zValue, nValue)) {
+      return settingError(
+          pSrc, 0, "correct that row",
+          "token_env must be the name of an environment variable (1-%d of "
+          "A-Z a-z 0-9 _, not starting with a digit) that holds the token, "
+          "not the token itself",
+          TOKEN_ENV_MAX);
+    }
+    sqlite3_free(p->zTokenEnv);
+    p->zTokenEnv = sqlite3_mprintf("%.*s", nValue, zValue);
+    return p->zTokenEnv ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  for (k = 0; k < N_INT_ARG; k++) {
+    const IntArg *a = &aIntArg[k];
+    sqlite3_int64 v;
+    char zHint[80];
+    if (!isName(zName, nName, a->zName)) continue;
+    if (a->mode == ARG_REMOTE && !p->isRemote) {
+      return settingError(pSrc, "add remote='<url>'", "delete that row",
+                          "%s applies to remote tables only", a->zName);
+    }
+    if (a->mode == ARG_LOCAL && p->isRemote) {
+      return settingError(pSrc, "the hosted service enforces its own quotas",
+                          "delete that row",
+                          "%s applies to local tables only", a->zName);
+    }
+    if (zValue == 0 ||
+        !(a->isSwitch ? parseSwitch(zValue, nValue, &v)
+                      : parseInt(zValue, nValue, &v)) ||
+        v < a->min || v > a->max) {
+      sqlite3_snprintf(sizeof(zHint), zHint,
+                       "correct that row, or delete it to use the default "
+                       "(%lld)", a->dflt);
+      if (a->isSwitch) {
+        return settingError(pSrc, 0, zHint, "%s must be on or off, not %s",
+                            a->zName, zShow);
+      }
+      return settingError(pSrc, 0, zHint,
+                          "%s must be a whole number from %lld to %lld, not %s",
+                          a->zName, a->min, a->max, zShow);
+    }
+    intArgSet(p, a, v);
+    return SQLITE_OK;
+  }
+  return SQLITE_NOTFOUND;
+}
+
+/* Read the token from the environment variable p->zTokenEnv, if any, into
+** p->zToken. Called each time the table is opened, never stored. */
+static int tokenResolve(MemSettings *p, const char *zTable, char **pzErr) {
+  const char *zWhy = 0;
+  const char *zToken;
+  if (p->zTokenEnv == 0) return SQLITE_OK;
+  zToken = getenv(p->zTokenEnv);
+  if (zToken == 0) {
+    zWhy = "is not set";
+  } else if (zToken[0] == 0) {
+    zWhy = "is empty";
+  } else if (hasControlByte(zToken, (int)strlen(zToken))) {
+    zWhy = "holds control characters (CR, LF, tab ...)";
+  }
+  if (zWhy) {
+    *pzErr = sqlite3_mprintf(
+        "memory: environment variable %s (token_env of table '%s') %s; set "
+        "it to the token before opening the table",
+        p->zTokenEnv, zTable, zWhy);
+    return SQLITE_ERROR;
+  }
+  p->zToken = sqlite3_mprintf("%s", zToken);
+  return p->zToken ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 /* Parse argv[3..argc) of xCreate into *p. Two passes: the first finds
 ** `remote`, so that mode-specific arguments can be checked in the second. */
 int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
                      char **pzErr) {
-  int i, k;
-  char *zRemote = 0;
+  ArgSource src;
+  int i, rc = SQLITE_OK;
+  memset(&src, 0, sizeof(src));
+  src.zTable = argv[2];
   settingsDefaults(p);
   for (i = 3; i < argc; i++) {
     const char *zName, *zVal;
@@ -204,114 +413,72 @@ int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
     splitArg(argv[i], &zName, &nName, &zVal, &nVal);
     if (isName(zName, nName, "remote")) p->isRemote = 1;
   }
-  for (i = 3; i < argc; i++) {
+  for (i = 3; i < argc && rc == SQLITE_OK; i++) {
     const char *zName, *zVal;
+    char *zValue = 0, *zShow;
     int nName, nVal;
-    char *zValue = 0;
     splitArg(argv[i], &zName, &nName, &zVal, &nVal);
     if (nName == 0) {
       if (zVal == 0) continue; /* "memory()" passes one empty argument */
       *pzErr = sqlite3_mprintf("memory: argument '%s' has no name", argv[i]);
-      goto error;
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if (isName(zName, nName, "token")) {
+      *pzErr = sqlite3_mprintf(
+          "memory: token= is not accepted: a token written into CREATE "
+          "VIRTUAL TABLE is stored in plain text in the database file; put "
+          "it in an environment variable and name that with "
+          "token_env='VARIABLE'");
+      rc = SQLITE_ERROR;
+      break;
     }
     if (zVal) {
       zValue = unquote(zVal, nVal);
-      if (zValue == 0) goto nomem;
+      if (zValue == 0) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
     }
-    if (isName(zName, nName, "remote")) {
-      sqlite3_free(zRemote);
-      zRemote = zValue;
-      continue;
-    }
-    if (isName(zName, nName, "token")) {
-      if (!p->isRemote) {
-        sqlite3_free(zValue);
-        goto remoteOnly;
-      }
-      if (zValue == 0 || zValue[0] == 0 ||
-          hasControlByte(zValue, (int)strlen(zValue))) {
-        *pzErr = sqlite3_mprintf(
-            "memory: token must be non-empty and free of control "
-            "characters (CR, LF, tab ...)");
-        sqlite3_free(zValue);
-        goto error;
-      }
-      sqlite3_free(p->zToken);
-      p->zToken = zValue;
-      continue;
-    }
-    for (k = 0; k < N_INT_ARG; k++) {
-      const IntArg *a = &aIntArg[k];
-      sqlite3_int64 v;
-      if (!isName(zName, nName, a->zName)) continue;
-      if (a->mode == ARG_REMOTE && !p->isRemote) {
-        sqlite3_free(zValue);
-        goto remoteOnly;
-      }
-      if (a->mode == ARG_LOCAL && p->isRemote) {
-        *pzErr = sqlite3_mprintf(
-            "memory: %s applies to local tables only; the hosted service "
-            "enforces its own quotas",
-            a->zName);
-        sqlite3_free(zValue);
-        goto error;
-      }
-      if (zValue == 0 ||
-          !(a->isSwitch ? parseSwitch(zValue, &v) : parseInt(zValue, &v)) ||
-          v < a->min || v > a->max) {
-        *pzErr = badValue(a, zValue ? zValue : "", "");
-        sqlite3_free(zValue);
-        goto error;
-      }
-      intArgSet(p, a, v);
+    zShow = zValue ? displayText(zValue, (int)strlen(zValue))
+                   : sqlite3_mprintf("''");
+    if (zShow == 0) {
       sqlite3_free(zValue);
+      rc = SQLITE_NOMEM;
       break;
     }
-    if (k < N_INT_ARG) continue;
-    *pzErr = sqlite3_mprintf(
-        "memory: unknown argument '%.*s'; known: remote, token, "
-        "max_value_bytes, max_namespace_bytes, max_writes_per_day, search, "
-        "timeout_ms, retries, concurrency",
-        nName, zName);
+    rc = settingSet(p, &src, zName, nName, zValue,
+                    zValue ? (int)strlen(zValue) : 0, zShow);
     sqlite3_free(zValue);
-    goto error;
-
-  remoteOnly:
-    *pzErr = sqlite3_mprintf(
-        "memory: %.*s applies to remote tables only; add remote='<url>'",
-        nName, zName);
-    goto error;
-  }
-
-  if (p->isRemote) {
-    const char *zUrl = zRemote && zRemote[0] ? zRemote : getenv("BOTWIRE_URL");
-    char *zCheck;
-    int n;
-    if (zUrl == 0 || zUrl[0] == 0) zUrl = DEFAULT_REMOTE_URL;
-    zCheck = checkUrl(zUrl);
-    if (zCheck) {
-      *pzErr = zCheck;
-      goto error;
+    sqlite3_free(zShow);
+    if (rc == SQLITE_NOTFOUND) {
+      *pzErr = sqlite3_mprintf(
+          "memory: unknown argument '%.*s'; known: remote, token_env, "
+          "max_value_bytes, max_namespace_bytes, max_writes_per_day, search, "
+          "timeout_ms, retries, concurrency",
+          nName, zName);
+      rc = SQLITE_ERROR;
     }
-    n = (int)strlen(zUrl);
-    while (n > 0 && zUrl[n - 1] == '/') n--;
-    p->zUrl = sqlite3_mprintf("%.*s", n, zUrl);
-    if (p->zUrl == 0) goto nomem;
   }
-  sqlite3_free(zRemote);
-  return SQLITE_OK;
-
-nomem:
-  sqlite3_free(zRemote);
-  memSettingsClear(p);
-  return SQLITE_NOMEM;
-error:
-  sqlite3_free(zRemote);
-  memSettingsClear(p);
-  return SQLITE_ERROR;
+  if (rc == SQLITE_OK && p->isRemote && p->zUrl == 0) {
+    const char *zUrl = getenv("BOTWIRE_URL");
+    if (zUrl == 0 || zUrl[0] == 0) zUrl = DEFAULT_REMOTE_URL;
+    rc = urlSet(p, &src, zUrl, (int)strlen(zUrl));
+  }
+  if (rc == SQLITE_OK) rc = tokenResolve(p, src.zTable, pzErr);
+  if (src.zErr) {
+    if (*pzErr == 0) {
+      *pzErr = src.zErr;
+    } else {
+      sqlite3_free(src.zErr);
+    }
+  }
+  if (rc != SQLITE_OK) memSettingsClear(p);
+  return rc;
 }
 
-/* Store settings in "<name>_config". */
+/* Store settings in "<name>_config", with the current on-disk format. The
+** token is not among them: only the name of its variable. */
 static int settingsSave(sqlite3 *db, const char *zSchema, const char *zName,
                         const MemSettings *p, char **pzErr) {
   sqlite3_stmt *pStmt = 0;
@@ -335,7 +502,7 @@ static int settingsSave(sqlite3 *db, const char *zSchema, const char *zName,
   sqlite3_step(pStmt);
   if ((rc = sqlite3_reset(pStmt)) != SQLITE_OK) goto done;
   if (p->zUrl) { SAVE_TEXT("remote", p->zUrl); }
-  if (p->zToken) { SAVE_TEXT("token", p->zToken); }
+  if (p->zTokenEnv) { SAVE_TEXT("token_env", p->zTokenEnv); }
 #undef SAVE_TEXT
   for (k = 0; k < N_INT_ARG; k++) {
     const IntArg *a = &aIntArg[k];
@@ -355,15 +522,86 @@ done:
   return rc;
 }
 
-/* Load settings stored by memSettingsSave. */
+/* The stored value in column 1 of pStmt: its text in *pzValue and *pnValue (0
+** for NULL or BLOB: no setting takes them), and how to show it in an error
+** (NULL on out-of-memory). */
+static char *storedValue(sqlite3_stmt *pStmt, const char **pzValue,
+                         int *pnValue) {
+  int t = sqlite3_column_type(pStmt, 1);
+  *pzValue = 0;
+  *pnValue = 0;
+  if (t == SQLITE_NULL) return sqlite3_mprintf("NULL");
+  if (t == SQLITE_BLOB) return sqlite3_mprintf("a BLOB");
+  *pzValue = (const char *)sqlite3_column_text(pStmt, 1);
+  *pnValue = sqlite3_column_bytes(pStmt, 1);
+  return *pzValue ? displayText(*pzValue, *pnValue) : 0;
+}
+
+/* Apply one stored row (name, value) of "<table>_config" other than mode. */
+static int loadRow(MemSettings *p, ArgSource *pSrc, sqlite3_stmt *pStmt) {
+  const char *zName = (const char *)sqlite3_column_text(pStmt, 0);
+  int nName = sqlite3_column_bytes(pStmt, 0);
+  const char *zValue;
+  int nValue = 0, rc;
+  char *zShow;
+  if (zName == 0) return SQLITE_NOMEM;
+  if (isName(zName, nName, "token")) {
+    /* An older version stored the token itself: refuse rather than send
+    ** it, so that the plain-text copy gets noticed and removed. */
+    pSrc->zErr = sqlite3_mprintf(
+        "memory: table '%s' keeps a token in plain text in %s_config (an "
+        "older version stored it there and in its CREATE statement); tokens "
+        "now come from an environment variable: run DELETE FROM \"%w_config\" "
+        "WHERE name = 'token', then DROP TABLE and create the table again "
+        "with token_env='VARIABLE'",
+        pSrc->zTable, pSrc->zTable, pSrc->zTable);
+    return pSrc->zErr ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  if (isName(zName, nName, "format") || isName(zName, nName, "generation")) {
+    /* Not settings: the on-disk format (checked by the module) and the
+    ** change counter (memConfigGeneration). Whole numbers either way. */
+    if (sqlite3_column_type(pStmt, 1) != SQLITE_INTEGER ||
+        sqlite3_column_int64(pStmt, 1) < (zName[0] == 'f' ? 1 : 0)) {
+      return settingError(pSrc, 0, "correct that row",
+                          "%s must be a whole number", zName);
+    }
+    if (zName[0] == 'f') p->format = sqlite3_column_int(pStmt, 1);
+    return SQLITE_OK;
+  }
+  zShow = storedValue(pStmt, &zValue, &nValue);
+  if (zShow == 0) return SQLITE_NOMEM;
+  rc = settingSet(p, pSrc, zName, nName, zValue, nValue, zShow);
+  sqlite3_free(zShow);
+  if (rc == SQLITE_NOTFOUND) {
+    char *zShowName = displayText(zName, nName);
+    pSrc->zErr = sqlite3_mprintf(
+        "memory: table '%s' has an unknown setting %s in %s_config; a newer "
+        "version of the extension may have written it: upgrade, or delete "
+        "that row",
+        pSrc->zTable, zShowName ? zShowName : "", pSrc->zTable);
+    sqlite3_free(zShowName);
+    rc = pSrc->zErr ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  return rc;
+}
+
+/* Load the settings stored by memSettingsSave, checking each one as CREATE
+** does. The mode comes first (ORDER BY): the other rows are checked
+** against it. A setting that is absent takes its default, as at CREATE:
+** files written before a setting existed lack it. */
 int memSettingsLoad(sqlite3 *db, const char *zSchema, const char *zName,
                     MemSettings *p, char **pzErr) {
   sqlite3_stmt *pStmt = 0;
+  ArgSource src;
   char *zSql;
-  int rc, k;
+  int rc, step;
+  memset(&src, 0, sizeof(src));
+  src.zTable = zName;
+  src.isStored = 1;
   settingsDefaults(p);
   p->format = 1; /* 0.1.0 stored no format */
-  zSql = sqlite3_mprintf("SELECT name, value FROM \"%w\".\"%w_config\"",
+  zSql = sqlite3_mprintf("SELECT name, value FROM \"%w\".\"%w_config\" "
+                         "ORDER BY name <> 'mode', name",
                          zSchema, zName);
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
@@ -373,31 +611,56 @@ int memSettingsLoad(sqlite3 *db, const char *zSchema, const char *zName,
                              zName, sqlite3_errmsg(db));
     return rc;
   }
-  while (sqlite3_step(pStmt) == SQLITE_ROW) {
-    const char *zKey = (const char *)sqlite3_column_text(pStmt, 0);
-    const char *zVal = (const char *)sqlite3_column_text(pStmt, 1);
-    if (zKey == 0 || zVal == 0) continue;
-    if (strcmp(zKey, "mode") == 0) {
-      p->isRemote = strcmp(zVal, "remote") == 0;
-    } else if (strcmp(zKey, "format") == 0) {
-      p->format = sqlite3_column_int(pStmt, 1);
-    } else if (strcmp(zKey, "remote") == 0) {
-      p->zUrl = sqlite3_mprintf("%s", zVal);
-    } else if (strcmp(zKey, "token") == 0) {
-      p->zToken = sqlite3_mprintf("%s", zVal);
+  step = sqlite3_step(pStmt);
+  if (step != SQLITE_ROW ||
+      sqlite3_column_type(pStmt, 0) != SQLITE_TEXT ||
+      strcmp((const char *)sqlite3_column_text(pStmt, 0), "mode") != 0) {
+    if (step == SQLITE_ROW || step == SQLITE_DONE) {
+      src.zErr = sqlite3_mprintf(
+          "memory: table '%s' has no 'mode' row in %s_config: its settings "
+          "are damaged; insert it: INSERT INTO \"%w_config\" VALUES ('mode', "
+          "'local') (or 'remote')",
+          zName, zName, zName);
+      rc = src.zErr ? SQLITE_ERROR : SQLITE_NOMEM;
+    }
+  } else {
+    const char *zMode;
+    int nMode;
+    char *zShow = storedValue(pStmt, &zMode, &nMode);
+    if (zShow == 0) {
+      rc = SQLITE_NOMEM;
+    } else if (zMode && isName(zMode, nMode, "local")) {
+      p->isRemote = 0;
+    } else if (zMode && isName(zMode, nMode, "remote")) {
+      p->isRemote = 1;
     } else {
-      for (k = 0; k < N_INT_ARG; k++) {
-        if (strcmp(zKey, aIntArg[k].zName) == 0) {
-          intArgSet(p, &aIntArg[k], sqlite3_column_int64(pStmt, 1));
-        }
-      }
+      rc = settingError(&src, 0, "correct that row",
+                        "mode must be 'local' or 'remote', not %s", zShow);
+    }
+    sqlite3_free(zShow);
+    while (rc == SQLITE_OK && (step = sqlite3_step(pStmt)) == SQLITE_ROW) {
+      rc = loadRow(p, &src, pStmt);
     }
   }
-  rc = sqlite3_finalize(pStmt);
-  if (rc == SQLITE_OK && p->isRemote && p->zUrl == 0) rc = SQLITE_CORRUPT;
+  if (rc == SQLITE_OK) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if (rc == SQLITE_OK && p->isRemote && p->zUrl == 0) {
+    src.zErr = sqlite3_mprintf(
+        "memory: table '%s' has no 'remote' row in %s_config: its settings "
+        "are damaged; insert the server's base URL: INSERT INTO \"%w_config\" "
+        "VALUES ('remote', 'https://...')",
+        zName, zName, zName);
+    rc = src.zErr ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) rc = tokenResolve(p, zName, pzErr);
   if (rc != SQLITE_OK) {
-    *pzErr = sqlite3_mprintf("memory: the settings of '%s' are unreadable",
-                             zName);
+    if (src.zErr) {
+      *pzErr = src.zErr;
+    } else if (*pzErr == 0 && rc != SQLITE_NOMEM) {
+      *pzErr = sqlite3_mprintf("memory: cannot read the settings of '%s': %s",
+                               zName, sqlite3_errmsg(db));
+    }
     memSettingsClear(p);
   }
   return rc;
@@ -437,62 +700,72 @@ int memConfigDrop(sqlite3 *db, const char *zSchema, const char *zName) {
                        zSchema, zName);
 }
 
-/* The value of a setting given through the command column: an INTEGER,
-** or TEXT as CREATE would take it. */
-static int commandInt(const IntArg *a, sqlite3_value *v, sqlite3_int64 *pOut) {
-  if (sqlite3_value_type(v) == SQLITE_INTEGER) {
-    *pOut = sqlite3_value_int64(v);
-    return 1;
-  }
-  if (sqlite3_value_type(v) == SQLITE_TEXT) {
-    const char *z = (const char *)sqlite3_value_text(v);
-    return a->isSwitch ? parseSwitch(z, pOut) : parseInt(z, pOut);
-  }
-  return 0;
-}
-
 int memConfigChange(sqlite3 *db, const char *zSchema, const char *zName,
                     MemSettings *p, const char *zSetting, sqlite3_value *pVal,
                     char **pzErr) {
-  const IntArg *a = 0;
-  MemSettings fresh;
-  sqlite3_int64 v;
-  int k, rc;
+  MemSettings scratch, fresh;
+  ArgSource src;
+  const char *zValue = 0;
+  char *zShow, *zLit;
+  int nValue = 0, k, rc, t = sqlite3_value_type(pVal);
   if (strcmp(zSetting, "remote") == 0 || strcmp(zSetting, "mode") == 0 ||
-      strcmp(zSetting, "format") == 0) {
+      strcmp(zSetting, "format") == 0 || strcmp(zSetting, "generation") == 0) {
     *pzErr = sqlite3_mprintf(
         "memory: %s cannot be changed on an existing table; create another "
         "table and copy the entries (INSERT INTO new SELECT * FROM old)",
         zSetting);
     return SQLITE_ERROR;
   }
-  for (k = 0; k < N_INT_ARG; k++) {
-    if (strcmp(zSetting, aIntArg[k].zName) == 0) a = &aIntArg[k];
+  for (k = 0; k < N_INT_ARG && strcmp(aIntArg[k].zName, zSetting); k++) {
   }
-  if (a == 0) return SQLITE_NOTFOUND;
-  if ((a->mode == ARG_REMOTE && !p->isRemote) ||
-      (a->mode == ARG_LOCAL && p->isRemote)) {
+  if ((k < N_INT_ARG && aIntArg[k].mode != ARG_BOTH &&
+       (aIntArg[k].mode == ARG_REMOTE) != p->isRemote) ||
+      (strcmp(zSetting, "token_env") == 0 && !p->isRemote)) {
     *pzErr = sqlite3_mprintf("memory: %s applies to %s tables only; '%s' is %s",
                              zSetting, p->isRemote ? "local" : "remote", zName,
                              p->isRemote ? "remote" : "local");
     return SQLITE_ERROR;
   }
-  if (!commandInt(a, pVal, &v) || v < a->min || v > a->max) {
-    *pzErr = badValue(a,
-                      sqlite3_value_type(pVal) == SQLITE_BLOB ? "(a BLOB)"
-                      : sqlite3_value_text(pVal)
-                          ? (const char *)sqlite3_value_text(pVal)
-                          : "NULL",
-                      "; nothing was changed");
-    return SQLITE_ERROR;
+  /* The value is checked as CREATE would check it, on a scratch copy. */
+  if (t == SQLITE_INTEGER || t == SQLITE_TEXT || t == SQLITE_FLOAT) {
+    zValue = (const char *)sqlite3_value_text(pVal);
+    nValue = sqlite3_value_bytes(pVal);
+    if (zValue == 0) return SQLITE_NOMEM;
   }
+  zShow = zValue ? displayText(zValue, nValue)
+                 : sqlite3_mprintf(t == SQLITE_BLOB ? "a BLOB" : "NULL");
+  if (zShow == 0) return SQLITE_NOMEM;
+  memset(&src, 0, sizeof(src));
+  src.zTable = zName;
+  memset(&scratch, 0, sizeof(scratch));
+  scratch.isRemote = p->isRemote;
+  rc = settingSet(&scratch, &src, zSetting, (int)strlen(zSetting), zValue,
+                  nValue, zShow);
+  sqlite3_free(zShow);
+  if (rc != SQLITE_OK) {
+    if (src.zErr) {
+      *pzErr = sqlite3_mprintf("%s; nothing was changed", src.zErr);
+      sqlite3_free(src.zErr);
+    }
+    memSettingsClear(&scratch);
+    return rc;
+  }
+  /* Stored as CREATE would store it; then the whole set is loaded again,
+  ** which also reads a new token_env's variable (unset: an error, and the
+  ** statement changes nothing). */
+  zLit = k < N_INT_ARG ? sqlite3_mprintf("%lld", intArgGet(&scratch, &aIntArg[k]))
+                       : sqlite3_mprintf("%Q", scratch.zTokenEnv);
+  memSettingsClear(&scratch);
+  if (zLit == 0) return SQLITE_NOMEM;
   rc = memExecPrintf(db,
                      "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(name, value) "
-                     "VALUES (%Q, %lld);"
+                     "VALUES (%Q, %s);"
                      "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(name, value) "
                      "SELECT 'generation', coalesce((SELECT value FROM "
                      "\"%w\".\"%w_config\" WHERE name = 'generation'), 0) + 1",
-                     zSchema, zName, zSetting, v, zSchema, zName, zSchema, zName);
+                     zSchema, zName, zSetting, zLit, zSchema, zName, zSchema,
+                     zName);
+  sqlite3_free(zLit);
   if (rc == SQLITE_OK) rc = memSettingsLoad(db, zSchema, zName, &fresh, pzErr);
   if (rc != SQLITE_OK) {
     if (*pzErr == 0) {

@@ -18,7 +18,11 @@ typedef struct MemSettings {
   int isRemote;
   int format;                    /* on-disk format the table has */
   char *zUrl;                    /* remote: base URL, no trailing '/' */
-  char *zToken;                  /* remote: bearer token or NULL */
+  char *zTokenEnv;               /* remote: token_env, a variable's name,
+                                 ** or NULL; stored */
+  char *zToken;                  /* remote: the token to send (read from
+                                 ** $zTokenEnv at open), or NULL; never
+                                 ** stored */
   sqlite3_int64 maxValueBytes;   /* both */
   sqlite3_int64 maxNamespaceBytes; /* local; 0 = no limit */
   sqlite3_int64 maxWritesPerDay; /* local; 0 = no limit */

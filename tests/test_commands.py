@@ -68,7 +68,7 @@ def test_a_lowered_limit_deletes_nothing_and_refuses_only_growth(two):
     ("max_writes_per_day", "10abc", "memory: max_writes_per_day must be a whole number "
                                     "from 0 to 1125899906842624, not '10abc'; nothing was changed"),
     ("max_writes_per_day", None, "memory: max_writes_per_day must be a whole number "
-                                 "from 0 to 1125899906842624, not 'NULL'; nothing was changed"),
+                                 "from 0 to 1125899906842624, not NULL; nothing was changed"),
     ("timeout_ms", 5, "memory: timeout_ms applies to remote tables only; 'mem' is local"),
     ("remote", "http://127.0.0.1:1", "memory: remote cannot be changed on an existing "
      "table; create another table and copy the entries (INSERT INTO new SELECT * FROM old)"),

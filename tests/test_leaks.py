@@ -28,7 +28,7 @@ SELECT * FROM mem_usage;
 BEGIN; DELETE FROM mem WHERE namespace = 'b'; ROLLBACK;
 ALTER TABLE mem RENAME TO mem2;
 DROP TABLE mem2;
-CREATE VIRTUAL TABLE hosted USING memory(remote='{url}', token='t', retries=1, timeout_ms=3000);
+CREATE VIRTUAL TABLE hosted USING memory(remote='{url}', token_env=MEMORY_TEST_TOKEN, retries=1, timeout_ms=3000);
 INSERT OR REPLACE INTO hosted(namespace, key, value) VALUES ('a', 'k1', 'one'), ('a', 'k2', 'two');
 INSERT INTO hosted(namespace, key, value) VALUES ('a', 'k1', 'dup');
 BEGIN; INSERT OR REPLACE INTO hosted VALUES ('a', 'k9', 'x', NULL); ROLLBACK;
@@ -48,11 +48,12 @@ def test_no_leaks_or_invalid_accesses(tmp_path, server):
                   {"kind": "garbage", "method": "GET", "path": "/memory/b"})
     script = SCENARIO.format(ext=PLAIN_EXT, url=server.url)
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    env["MEMORY_TEST_TOKEN"] = "t"
     proc = subprocess.run(
         ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
          "--error-exitcode=99", "--quiet", "sqlite3", str(tmp_path / "v.db")],
         input=script, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode != 99, proc.stderr
     # The scenario ran to its end: the last SELECT printed its row.
-    assert "x_y-" in proc.stdout and "0.2.0" in proc.stdout, proc.stdout + proc.stderr
+    assert "x__40y" in proc.stdout and "0.2.0" in proc.stdout, proc.stdout + proc.stderr
     assert "definitely lost" not in proc.stderr, proc.stderr

@@ -149,20 +149,25 @@ def test_copy_hosted_to_local_and_back(hosted, server):
     assert server.call("GET", "/memory/laptop/note")["value"] == "written offline"
 
 
-def test_token_is_sent_as_bearer(db, server):
+def test_token_is_sent_as_bearer(db, server, monkeypatch):
+    monkeypatch.setenv("MEMORY_TEST_TOKEN", "s3cret-token")
     db.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}', "
-               "token='s3cret-token')")
+               "token_env=MEMORY_TEST_TOKEN)")
     rows(db, "SELECT * FROM hosted WHERE namespace = 'a'")
     assert [e["authorization"] for e in server.log()] == ["Bearer s3cret-token"]
 
 
 @pytest.mark.parametrize("token", ["a\r\nX-Evil: 1", "tab\there", ""])
-def test_token_with_control_characters_is_refused(db, token):
+def test_token_with_control_characters_is_refused(db, token, monkeypatch):
+    monkeypatch.setenv("MEMORY_TEST_TOKEN", token)
     with pytest.raises(sqlite3.OperationalError) as e:
         db.execute("CREATE VIRTUAL TABLE hosted USING memory("
-                   f"remote='http://127.0.0.1:1', token='{token}')")
-    assert str(e.value) == ("memory: token must be non-empty and free of "
-                            "control characters (CR, LF, tab ...)")
+                   "remote='http://127.0.0.1:1', token_env=MEMORY_TEST_TOKEN)")
+    assert str(e.value) == (
+        "memory: environment variable MEMORY_TEST_TOKEN (token_env of table "
+        "'hosted') " + ("is empty" if token == "" else
+                        "holds control characters (CR, LF, tab ...)") +
+        "; set it to the token before opening the table")
 
 
 @pytest.mark.parametrize("url,message", [
@@ -423,18 +428,20 @@ def test_unreachable_server(db):
                             "Couldn't connect to server")
 
 
-def test_settings_persist(tmp_path, server):
+def test_settings_persist(tmp_path, server, monkeypatch):
+    monkeypatch.setenv("MEMORY_TEST_TOKEN", "t")
     path = str(tmp_path / "r.db")
     conn = connect(path)
     conn.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}', "
-                 "timeout_ms=1234, retries=1, concurrency=4, token='t')")
+                 "timeout_ms=1234, retries=1, concurrency=4, "
+                 "token_env=MEMORY_TEST_TOKEN)")
     conn.close()
     conn = connect(path)
     assert rows(conn, "SELECT name, value FROM hosted_config ORDER BY name") == [
         ("concurrency", 4), ("format", 2), ("max_value_bytes", 100000),
         ("mode", "remote"),
         ("remote", server.url), ("retries", 1), ("timeout_ms", 1234),
-        ("token", "t")]
+        ("token_env", "MEMORY_TEST_TOKEN")]
 
 
 def test_failed_read_leaves_nothing_half_copied(db, server):

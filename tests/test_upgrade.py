@@ -106,3 +106,21 @@ def test_a_newer_format_is_refused_with_what_to_do(tmp_path):
         "memory: table 'mem' was written by a newer version of this extension "
         "(on-disk format 99; this is 0.2.0, which reads formats up to 2): load "
         "the newer version")
+
+
+def test_a_0_1_0_table_with_a_stored_token_is_refused_and_can_be_repaired(old_db):
+    conn = connect(old_db)
+    with pytest.raises(sqlite3.OperationalError) as e:
+        conn.execute("PRAGMA table_info(hosted_tok)")
+    assert str(e.value) == (
+        "memory: table 'hosted_tok' keeps a token in plain text in "
+        "hosted_tok_config (an older version stored it there and in its CREATE "
+        "statement); tokens now come from an environment variable: run DELETE "
+        "FROM \"hosted_tok_config\" WHERE name = 'token', then DROP TABLE and "
+        "create the table again with token_env='VARIABLE'")
+    conn.close()
+    conn = connect(old_db)  # what the message says, in a fresh connection
+    conn.execute("DELETE FROM \"hosted_tok_config\" WHERE name = 'token'")
+    conn.execute("DROP TABLE hosted_tok")
+    assert rows(conn, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
+                      "'hosted_tok%'") == [(0,)]

@@ -4,6 +4,40 @@
 #include "fuzz_common.h"
 #include "memory_http.h"
 
+/* Undo the escaped form of memory_names.c (not the hashed one, which
+** holds "__h"); return its length in zOut, or -1 if it is malformed. */
+static int unescape(const char *z, int n, uint8_t *zOut) {
+  int i = 0, j = 0;
+  while (i < n) {
+    if (z[i] != '_') {
+      zOut[j++] = (uint8_t)z[i++];
+    } else if (i + 1 < n && z[i + 1] != '_') {
+      zOut[j++] = '_';
+      i++;
+    } else {
+      unsigned v = 0;
+      int k;
+      if (i + 4 > n) return -1;
+      for (k = i + 2; k < i + 4; k++) {
+        if (z[k] >= '0' && z[k] <= '9') v = v * 16 + (unsigned)(z[k] - '0');
+        else if (z[k] >= 'a' && z[k] <= 'f') v = v * 16 + (unsigned)(z[k] - 'a' + 10);
+        else return -1;
+      }
+      zOut[j++] = (uint8_t)v;
+      i += 4;
+    }
+  }
+  return j;
+}
+
+static int hasDoubleUnderscore(const uint8_t *z, int n) {
+  int i;
+  for (i = 0; i + 1 < n; i++) {
+    if (z[i] == '_' && z[i + 1] == '_') return 1;
+  }
+  return 0;
+}
+
 static void checkMapping(sqlite3 *db, const char *zFunc, const uint8_t *z, int n,
                          int (*isValid)(const char *, int)) {
   sqlite3_stmt *pStmt;
@@ -14,9 +48,14 @@ static void checkMapping(sqlite3 *db, const char *zFunc, const uint8_t *z, int n
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
     const char *zOut = (const char *)sqlite3_column_text(pStmt, 0);
     int nOut = sqlite3_column_bytes(pStmt, 0);
-    /* The mapping always gives a valid name, and keeps valid names. */
+    uint8_t aBack[128];
+    /* The mapping always gives a valid name; it keeps a valid name with no
+    ** "__" and no final '_'; an unhashed name gives back the id. */
     if (!isValid(zOut, nOut)) abort();
-    if (isValid((const char *)z, n) && (nOut != n || memcmp(zOut, z, n))) abort();
+    if (isValid((const char *)z, n) && !hasDoubleUnderscore(z, n) &&
+        z[n - 1] != '_' && (nOut != n || memcmp(zOut, z, n))) abort();
+    if (strstr(zOut, "__h") == 0 &&
+        (unescape(zOut, nOut, aBack) != n || memcmp(aBack, z, n))) abort();
   }
   sqlite3_finalize(pStmt);
 }
