@@ -116,6 +116,9 @@ static char *expandTemplate(const char *zTemplate, MemVtab *p,
     } else if (strncmp(z, "{MAX_WRITES}", 12) == 0) {
       sqlite3_str_appendf(pOut, "%lld", p->settings.maxWritesPerDay);
       z += 11;
+    } else if (strncmp(z, "{TNAME}", 7) == 0) {
+      sqlite3_str_appendf(pOut, "%Q", zName);
+      z += 6;
     } else if (strncmp(z, "{TODAY}", 7) == 0) {
       sqlite3_str_appendall(pOut, TODAY_SQL);
       z += 6;
@@ -1192,34 +1195,39 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return localUpdateRow(p, sqlite3_value_int64(argv[0]), argv + 2);
 }
 
-/* memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT [, GREW]): called by
-** the quota triggers (sql/ext/local_triggers.sql) with a namespace's total after
-** a write. Returns NEW_TOTAL; fails with a constraint error naming the
-** quota, the namespace and the limit if the total is over a non-zero limit
-** and the write made it grow (GREW, default true). */
+/* memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT, GREW, TABLE): called by
+** the quota triggers (sql/ext/local_triggers.sql) with a namespace's total
+** after a write. Returns NEW_TOTAL; fails with a constraint error naming
+** the quota, the namespace and the limit, and saying how to raise it on
+** TABLE, if the total is over a non-zero limit and the write made it grow
+** (GREW). */
 static void quotaFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_int64 total = sqlite3_value_int64(argv[2]);
   sqlite3_int64 limit = sqlite3_value_int64(argv[3]);
-  const char *zQuota, *zNs;
+  const char *zQuota, *zNs, *zTable;
   char *zMsg;
-  if (limit <= 0 || total <= limit || (argc > 4 && !sqlite3_value_int(argv[4]))) {
+  (void)argc;
+  if (limit <= 0 || total <= limit || !sqlite3_value_int(argv[4])) {
     sqlite3_result_int64(ctx, total);
     return;
   }
   zQuota = (const char *)sqlite3_value_text(argv[0]);
   zNs = (const char *)sqlite3_value_text(argv[1]);
+  zTable = (const char *)sqlite3_value_text(argv[5]);
   if (zQuota && strcmp(zQuota, "max_writes_per_day") == 0) {
     zMsg = sqlite3_mprintf(
         "memory: quota max_writes_per_day exceeded for namespace '%s': at most "
-        "%lld writes per UTC day; wait for the next UTC day, or recreate the "
-        "table with a higher max_writes_per_day (0 = no limit)",
-        zNs, limit);
+        "%lld write%s per UTC day; wait for the next UTC day, or raise the "
+        "limit: INSERT INTO \"%w\"(\"%w\", value) VALUES "
+        "('max_writes_per_day', <n>) (0 = no limit)",
+        zNs, limit, limit == 1 ? "" : "s", zTable, zTable);
   } else {
     zMsg = sqlite3_mprintf(
         "memory: quota max_namespace_bytes exceeded for namespace '%s': at most "
-        "%lld bytes of values; delete or shorten entries, or recreate the "
-        "table with a higher max_namespace_bytes (0 = no limit)",
-        zNs, limit);
+        "%lld bytes of values; delete or shorten entries, or raise the limit: "
+        "INSERT INTO \"%w\"(\"%w\", value) VALUES ('max_namespace_bytes', "
+        "<n>) (0 = no limit)",
+        zNs, limit, zTable, zTable);
   }
   if (zMsg == 0) {
     sqlite3_result_error_nomem(ctx);
@@ -1234,10 +1242,7 @@ int memRegisterLocalFunctions(sqlite3 *db) {
   /* Not SQLITE_DIRECTONLY: the triggers call it. Harmless from anywhere:
   ** it computes nothing but a comparison. */
   int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
-  int rc = sqlite3_create_function(db, "memory_quota", 4, flags, 0, quotaFunc, 0, 0);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_create_function(db, "memory_quota", 5, flags, 0, quotaFunc, 0, 0);
-  }
+  int rc = sqlite3_create_function(db, "memory_quota", 6, flags, 0, quotaFunc, 0, 0);
   return rc;
 }
 

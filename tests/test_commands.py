@@ -165,3 +165,12 @@ def test_remote_settings_change_in_place(db, server):
         db.execute("INSERT INTO hosted(hosted) VALUES ('integrity-check')")
     assert str(e.value).startswith("memory: unknown command or setting "
                                    "'integrity-check' for remote table 'hosted'")
+
+
+def test_a_limit_of_one_write_is_said_in_the_singular(two):
+    a, _ = two
+    a.execute("INSERT INTO mem(mem, value) VALUES ('max_writes_per_day', 1)")
+    a.execute("INSERT INTO mem VALUES ('n', 'k', 'v', NULL)")
+    with pytest.raises(sqlite3.IntegrityError) as e:
+        a.execute("INSERT INTO mem VALUES ('n', 'k2', 'v', NULL)")
+    assert "at most 1 write per UTC day" in str(e.value)

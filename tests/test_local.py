@@ -185,8 +185,9 @@ def test_namespace_bytes_quota(db):
         db.execute("INSERT INTO mem VALUES ('a', 'k2', 'éééx', NULL)")  # 7 bytes
     assert str(e.value) == (
         "memory: quota max_namespace_bytes exceeded for namespace 'a': at most "
-        "10 bytes of values; delete or shorten entries, or recreate the table "
-        "with a higher max_namespace_bytes (0 = no limit)")
+        "10 bytes of values; delete or shorten entries, or raise the limit: "
+        "INSERT INTO \"mem\"(\"mem\", value) VALUES ('max_namespace_bytes', "
+        "<n>) (0 = no limit)")
     db.execute("INSERT INTO mem VALUES ('a', 'k2', 'ééx', NULL)")  # 5: exactly 10
     db.execute("INSERT INTO mem VALUES ('b', 'k2', 'ééx', NULL)")  # other namespace
     with pytest.raises(sqlite3.IntegrityError):
@@ -215,8 +216,9 @@ def test_writes_per_day_edge(mem):
         mem.execute("INSERT INTO mem(namespace, key, value) VALUES ('a', 'x', 'v')")
     assert str(e.value) == (
         "memory: quota max_writes_per_day exceeded for namespace 'a': at most "
-        "1000 writes per UTC day; wait for the next UTC day, or recreate the "
-        "table with a higher max_writes_per_day (0 = no limit)")
+        "1000 writes per UTC day; wait for the next UTC day, or raise the "
+        "limit: INSERT INTO \"mem\"(\"mem\", value) VALUES "
+        "('max_writes_per_day', <n>) (0 = no limit)")
     with pytest.raises(sqlite3.IntegrityError):
         mem.execute("UPDATE mem SET value = 'z' WHERE namespace = 'a' AND key = 'k1'")
     mem.execute("DELETE FROM mem WHERE namespace = 'a' AND key = 'k5'")  # not a write

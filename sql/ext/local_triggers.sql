@@ -4,30 +4,32 @@
 --
 -- Placeholders, filled in by memory_local.c:
 --   {MAX_BYTES}, {MAX_WRITES}  the table's limits (0 = no limit), as
---                              numbers: they never change after CREATE
+--                              numbers: a command that changes one makes
+--                              the triggers again
+--   {TNAME}                    the table's name as an SQL string literal
 --   {TODAY}                    the UTC day, as days since 1970-01-01
 --
--- memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT [, GREW]) returns
+-- memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT, GREW, TABLE) returns
 -- NEW_TOTAL, or fails the statement with a constraint error naming the
--- quota, the namespace and the limit when NEW_TOTAL is over a non-zero
--- LIMIT and GREW (default 1) is true. The whole statement is then undone
--- (ABORT), running totals included. A write that makes a namespace smaller
--- is never refused, even over a lowered limit.
+-- quota, the namespace and the limit, and saying how to raise it on TABLE,
+-- when NEW_TOTAL is over a non-zero LIMIT and GREW is true. The whole
+-- statement is then undone (ABORT), running totals included. A write that
+-- makes a namespace smaller is never refused, even over a lowered limit.
 
 CREATE TRIGGER "{S}"."{T}_quota_insert" AFTER INSERT ON "{T}_data"
 BEGIN
   INSERT INTO "{T}_quota"(namespace, bytes, keys, day, writes)
   VALUES (NEW.namespace,
           memory_quota('max_namespace_bytes', NEW.namespace,
-                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES}),
+                       length(CAST(NEW.value AS BLOB)), {MAX_BYTES}, 1, {TNAME}),
           1, {TODAY}, 1)
   ON CONFLICT(namespace) DO UPDATE SET
     bytes = memory_quota('max_namespace_bytes', namespace,
-                         bytes + excluded.bytes, {MAX_BYTES}),
+                         bytes + excluded.bytes, {MAX_BYTES}, 1, {TNAME}),
     keys = keys + 1,
     writes = memory_quota('max_writes_per_day', namespace,
                           CASE WHEN day = excluded.day THEN writes + 1 ELSE 1 END,
-                          {MAX_WRITES}),
+                          {MAX_WRITES}, 1, {TNAME}),
     day = excluded.day;
 END;
 
@@ -42,18 +44,18 @@ BEGIN
   VALUES (NEW.namespace,
           memory_quota('max_namespace_bytes', NEW.namespace,
                        length(CAST(NEW.value AS BLOB)), {MAX_BYTES},
-                       NEW.namespace <> OLD.namespace),
+                       NEW.namespace <> OLD.namespace, {TNAME}),
           1, {TODAY}, 1)
   ON CONFLICT(namespace) DO UPDATE SET
     bytes = memory_quota('max_namespace_bytes', namespace,
                          bytes + excluded.bytes, {MAX_BYTES},
                          NEW.namespace <> OLD.namespace
                          OR length(CAST(NEW.value AS BLOB))
-                            > length(CAST(OLD.value AS BLOB))),
+                            > length(CAST(OLD.value AS BLOB)), {TNAME}),
     keys = keys + 1,
     writes = memory_quota('max_writes_per_day', namespace,
                           CASE WHEN day = excluded.day THEN writes + 1 ELSE 1 END,
-                          {MAX_WRITES}),
+                          {MAX_WRITES}, 1, {TNAME}),
     day = excluded.day;
 END;
 
