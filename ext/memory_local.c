@@ -1206,14 +1206,15 @@ static void quotaFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_int64 limit = sqlite3_value_int64(argv[3]);
   const char *zQuota, *zNs, *zTable;
   char *zMsg;
-  (void)argc;
-  if (limit <= 0 || total <= limit || !sqlite3_value_int(argv[4])) {
+  /* Triggers of format 1 (0.1.0), still in use until the table is
+  ** upgraded, pass no TABLE and maybe no GREW. */
+  if (limit <= 0 || total <= limit || (argc > 4 && !sqlite3_value_int(argv[4]))) {
     sqlite3_result_int64(ctx, total);
     return;
   }
   zQuota = (const char *)sqlite3_value_text(argv[0]);
   zNs = (const char *)sqlite3_value_text(argv[1]);
-  zTable = (const char *)sqlite3_value_text(argv[5]);
+  zTable = argc > 5 ? (const char *)sqlite3_value_text(argv[5]) : "<table>";
   if (zQuota && strcmp(zQuota, "max_writes_per_day") == 0) {
     zMsg = sqlite3_mprintf(
         "memory: quota max_writes_per_day exceeded for namespace '%s': at most "
@@ -1242,7 +1243,10 @@ int memRegisterLocalFunctions(sqlite3 *db) {
   /* Not SQLITE_DIRECTONLY: the triggers call it. Harmless from anywhere:
   ** it computes nothing but a comparison. */
   int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
-  int rc = sqlite3_create_function(db, "memory_quota", 6, flags, 0, quotaFunc, 0, 0);
+  int rc = SQLITE_OK, nArg;
+  for (nArg = 4; nArg <= 6 && rc == SQLITE_OK; nArg++) {
+    rc = sqlite3_create_function(db, "memory_quota", nArg, flags, 0, quotaFunc, 0, 0);
+  }
   return rc;
 }
 
