@@ -53,6 +53,7 @@ typedef struct RemoteState {
   RowName *aRowName; /* rowid N names aRowName[N-1]: for UPDATE/DELETE */
   int nRowName, nRowNameAlloc;
   sqlite3_stmt *pParseGet, *pCheckList, *pParseList, *pPutBody;
+  sqlite3_int64 generation; /* of the settings in use (memConfigGeneration) */
 } RemoteState;
 
 typedef struct RemoteRow {
@@ -88,7 +89,8 @@ static int remoteInit(MemVtab *p, int isCreate, char **pzErr) {
   (void)isCreate; /* nothing to build: the data lives on the server */
   if (s == 0) return SQLITE_NOMEM;
   memset(s, 0, sizeof(*s));
-  rc = memHttpNew(&p->settings, &s->http);
+  rc = memConfigGeneration(p->db, p->zSchema, p->zName, &s->generation);
+  if (rc == SQLITE_OK) rc = memHttpNew(&p->settings, &s->http);
   if (rc != SQLITE_OK) {
     *pzErr = sqlite3_mprintf("memory: cannot set up the HTTP client");
     sqlite3_free(s);
@@ -150,7 +152,36 @@ static int remoteSettingsChanged(MemVtab *p, const char *zSetting,
   }
   memHttpFree(s->http);
   s->http = pNew;
-  return SQLITE_OK;
+  return memConfigGeneration(p->db, p->zSchema, p->zName, &s->generation);
+}
+
+/* Another connection may have changed a setting (the command column):
+** its "generation" in <t>_config moved. Load the settings again, at the
+** start of a statement, when no request is in flight. One indexed read of
+** a small table, against the network requests that follow. */
+static int remoteRefreshSettings(MemVtab *p) {
+  RemoteState *s = p->pState;
+  sqlite3_int64 gen = 0;
+  MemSettings fresh;
+  char *zErr = 0;
+  int rc = memConfigGeneration(p->db, p->zSchema, p->zName, &gen);
+  if (rc != SQLITE_OK || gen == s->generation) return rc;
+  rc = memSettingsLoad(p->db, p->zSchema, p->zName, &fresh, &zErr);
+  if (rc == SQLITE_OK) {
+    memSettingsClear(&p->settings);
+    p->settings = fresh;
+    rc = remoteSettingsChanged(p, "", &zErr);
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_free(p->base.zErrMsg);
+    p->base.zErrMsg = zErr;
+  }
+  return rc;
+}
+
+/* A write transaction starts: the settings in use must be the stored ones. */
+static int remoteBegin(sqlite3_vtab *pVtab) {
+  return remoteRefreshSettings((MemVtab *)pVtab);
 }
 
 /* DROP TABLE forgets the connection settings, never the remote data. */
@@ -858,6 +889,8 @@ static int remoteFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   (void)argc;
   cursorReset(c);
   c->eof = 0;
+  rc = remoteRefreshSettings(p);
+  if (rc != SQLITE_OK) return rc;
   if (idxNum & RP_MATCH) {
     memSetError(pCur->pVtab,
                 "memory: remote table '%s' cannot be searched: the hosted API "
@@ -984,6 +1017,7 @@ const MemBackend memRemoteBackend = {
     .xColumn = remoteColumn,
     .xRowid = remoteRowid,
     .xUpdate = remoteUpdate,
+    .xBegin = remoteBegin,
     .xSync = remoteSync,
     .xCommit = remoteCommit,
     .xRollback = remoteRollback,

@@ -174,3 +174,33 @@ def test_a_limit_of_one_write_is_said_in_the_singular(two):
     with pytest.raises(sqlite3.IntegrityError) as e:
         a.execute("INSERT INTO mem VALUES ('n', 'k2', 'v', NULL)")
     assert "at most 1 write per UTC day" in str(e.value)
+
+
+def test_another_connection_picks_up_a_remote_setting(tmp_path, server):
+    path = str(tmp_path / "r.db")
+    a = connect(path)
+    a.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}', "
+              "retries=0)")
+    b = connect(path)
+    assert rows(b, "SELECT count(*) FROM hosted WHERE namespace = 'n'") == [(0,)]
+    a.execute("INSERT INTO hosted(hosted, value) VALUES ('retries', 2)")
+    server.faults({"kind": "status", "status": 503, "count": 2, "method": "PUT"})
+    b.execute("INSERT INTO hosted VALUES ('n', 'k', 'v', NULL)")  # b retries twice
+    assert rows(b, "SELECT value FROM hosted WHERE namespace = 'n'") == [("v",)]
+
+
+def test_token_env_changes_in_place_and_needs_its_variable(db, server, monkeypatch):
+    db.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}')")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        db.execute("INSERT INTO hosted(hosted, value) VALUES ('token_env', "
+                   "'MEMORY_TEST_UNSET_VAR')")
+    assert str(e.value) == (
+        "memory: environment variable MEMORY_TEST_UNSET_VAR (token_env of table "
+        "'hosted') is not set; set it to the token before opening the table")
+    assert rows(db, "SELECT count(*) FROM hosted_config WHERE name = 'token_env'") == [(0,)]
+    monkeypatch.setenv("MEMORY_TEST_TOKEN_CMD", "s3cret")
+    db.execute("INSERT INTO hosted(hosted, value) VALUES ('token_env', "
+               "'MEMORY_TEST_TOKEN_CMD')")
+    server.clear_log()
+    db.execute("INSERT INTO hosted VALUES ('n', 'k', 'v', NULL)")
+    assert [e["authorization"] for e in server.log()] == ["Bearer s3cret"]
