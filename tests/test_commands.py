@@ -202,5 +202,6 @@ def test_token_env_changes_in_place_and_needs_its_variable(db, server, monkeypat
     db.execute("INSERT INTO hosted(hosted, value) VALUES ('token_env', "
                "'MEMORY_TEST_TOKEN_CMD')")
     server.clear_log()
-    db.execute("INSERT INTO hosted VALUES ('n', 'k', 'v', NULL)")
-    assert [e["authorization"] for e in server.log()] == ["Bearer s3cret"]
+    db.execute("INSERT INTO hosted VALUES ('n', 'k', 'v', NULL)")  # GET, then PUT
+    assert [(e["method"], e["authorization"]) for e in server.log()] == [
+        ("GET", "Bearer s3cret"), ("PUT", "Bearer s3cret")]
