@@ -180,3 +180,34 @@ INSERT INTO mem(mem) VALUES ('integrity-check');
     assert err == ("Runtime error near line 12: memory: integrity-check of 'mem' "
                    "failed: the search index has entry 5, which is gone; run "
                    "INSERT INTO \"mem\"(\"mem\") VALUES ('rebuild') (11)\n")
+
+
+README_ROWS = [
+    ("user-42", "conversation_history", json.dumps(
+        [{"role": "user", "content": "I want a refund for order 5"},
+         {"role": "assistant", "content": "Your refund was issued."}], separators=(",", ":"))),
+    ("user-42", "preferences", '{"contact":"email","café":"Lisbon"}'),
+    ("user-7", "conversation_history", json.dumps(
+        [{"role": "user", "content": "The outage broke my refund"},
+         {"role": "assistant", "content": "Sorry, retrying it now."}], separators=(",", ":"))),
+    ("user-9", "conversation_history", '[{"role":"user","content":"Is the café open?"}]'),
+]
+
+
+def test_the_readme_search_example_and_recipe(tmp_path):
+    import os
+    from conftest import ROOT
+    conn = connect(str(tmp_path / "r.db"))
+    conn.execute("CREATE VIRTUAL TABLE mem USING memory(search=on)")
+    conn.executemany("INSERT INTO mem(namespace, key, value) VALUES (?, ?, ?)", README_ROWS)
+    assert rows(conn, "SELECT namespace FROM mem WHERE mem MATCH 'refund NEAR(order 5)' "
+                      "AND namespace = 'user-42'") == [("user-42",)]
+    assert rows(conn, "SELECT namespace, key FROM mem WHERE mem MATCH 'cafe'") == \
+        [("user-9", "conversation_history")]
+    recipe = open(os.path.join(ROOT, "sql", "recipes", "search.sql")).read()
+    first = recipe.split(";")[0]
+    assert rows(conn, first) == [
+        ("user-42", 0, "user", "I want a refund for order 5"),
+        ("user-42", 1, "assistant", "Your refund was issued."),
+        ("user-7", 0, "user", "The outage broke my refund")]
+    assert [r[0] for r in rows(conn, recipe.split(";")[1])] == ["user-7", "user-42"]
