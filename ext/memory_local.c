@@ -42,7 +42,8 @@ enum {
   W_INSERT_IGNORE,  /* INSERT OR IGNORE: keep the old row */
   W_UPDATE,
   W_DELETE,
-  W_DELETE_OTHER,   /* UPDATE OR REPLACE: drop the row in the way first */
+  W_TAKE_OVER,      /* UPDATE OR REPLACE onto another entry: it takes the
+                    ** moved entry's value and times (see localUpdateRow) */
   W_FIND,           /* rowid of (namespace, key) */
   W_COUNT
 };
@@ -62,9 +63,9 @@ typedef struct CachedStmt {
 ** from triggers: a trigger that writes to an FTS5 table is refused under
 ** PRAGMA trusted_schema=OFF, and an extension's own statements are not. */
 enum {
-  S_FORGET_ID,  /* drop entry ?1's text from the index (before a change) */
-  S_FORGET_KEY, /* the same for the entry (?1, ?2), if there is one */
-  S_INDEX_ID,   /* add entry ?1's text (after a change) */
+  S_TEXT_ID,    /* the text entry ?1 has in the index (read before a write) */
+  S_FORGET,     /* drop entry ?1, whose text was ?2, from the index */
+  S_INDEX_ID,   /* add entry ?1's text (after a write) */
   S_INDEX_KEY,  /* the same for the entry (?1, ?2) */
   S_COUNT
 };
@@ -915,9 +916,12 @@ static const char *const azWriteSql[W_COUNT] = {
     "created_at = coalesce(?5, created_at) WHERE id = ?6",
     /* W_DELETE */
     "DELETE FROM \"%w\".\"%w_data\" WHERE id = ?1",
-    /* W_DELETE_OTHER */
-    "DELETE FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2 AND "
-    "id <> ?3",
+    /* W_TAKE_OVER: entry ?6 takes the value (given ?3, else entry ?7's),
+    ** updated_at ?4 and created_at (given ?5, else entry ?7's) */
+    "UPDATE \"%w\".\"%w_data\" SET "
+    "value = coalesce(?3, (SELECT value FROM \"%w\".\"%w_data\" WHERE id = ?7)), "
+    "updated_at = ?4, created_at = coalesce(?5, (SELECT created_at FROM "
+    "\"%w\".\"%w_data\" WHERE id = ?7)) WHERE id = ?6",
     /* W_FIND */
     "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2",
 };
@@ -925,7 +929,8 @@ static const char *const azWriteSql[W_COUNT] = {
 static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
   LocalState *s = p->pState;
   if (s->aWrite[i] == 0) {
-    char *zSql = sqlite3_mprintf(azWriteSql[i], p->zSchema, p->zName);
+    char *zSql = sqlite3_mprintf(azWriteSql[i], p->zSchema, p->zName,
+                                 p->zSchema, p->zName, p->zSchema, p->zName);
     int rc;
     if (zSql == 0) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -966,13 +971,11 @@ static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid) {
 }
 
 static const char *const azSearchSql[S_COUNT] = {
-    /* S_FORGET_ID */
+    /* S_TEXT_ID */
+    "SELECT {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
+    /* S_FORGET */
     "INSERT INTO \"{S}\".\"{T}_search\"(\"{T}_search\", rowid, text) "
-    "SELECT 'delete', id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
-    /* S_FORGET_KEY */
-    "INSERT INTO \"{S}\".\"{T}_search\"(\"{T}_search\", rowid, text) "
-    "SELECT 'delete', id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d "
-    "WHERE namespace = ?1 AND key = ?2",
+    "VALUES ('delete', ?1, ?2)",
     /* S_INDEX_ID */
     "INSERT INTO \"{S}\".\"{T}_search\"(rowid, text) "
     "SELECT id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
@@ -982,15 +985,8 @@ static const char *const azSearchSql[S_COUNT] = {
     "WHERE namespace = ?1 AND key = ?2",
 };
 
-/* Keep the search index in step: run statement `which` (S_*) for the entry
-** with id iRowid, or (ns, key) when ns is given. Nothing when search is
-** off. A contentless FTS5 index forgets a row only when told its old text,
-** so S_FORGET_* run before the row changes and S_INDEX_* after. */
-static int searchStep(MemVtab *p, int which, sqlite3_int64 iRowid,
-                      sqlite3_value *ns, sqlite3_value *key) {
+static int searchStmt(MemVtab *p, int which, sqlite3_stmt **ppStmt) {
   LocalState *s = p->pState;
-  sqlite3_stmt *pStmt;
-  if (!p->settings.search) return SQLITE_OK;
   if (s->aSearch[which] == 0) {
     char *zSql = expandTemplate(azSearchSql[which], p, p->zName);
     int rc;
@@ -1000,7 +996,70 @@ static int searchStep(MemVtab *p, int which, sqlite3_int64 iRowid,
     sqlite3_free(zSql);
     if (rc != SQLITE_OK) return rc;
   }
-  pStmt = s->aSearch[which];
+  *ppStmt = s->aSearch[which];
+  return SQLITE_OK;
+}
+
+/* The index's text of one entry, read before a write changes the entry. A
+** contentless FTS5 index forgets a row only when told its old text, and
+** reading it first lets the write that may fail (a quota) come before any
+** other write: SQLite opens no statement journal for a one-row write, so
+** whatever was written before a failure would stay. */
+typedef struct OldText {
+  sqlite3_int64 id; /* 0: none */
+  char *z;
+  int n;
+} OldText;
+
+static int searchRead(MemVtab *p, sqlite3_int64 id, OldText *pOld) {
+  sqlite3_stmt *pStmt;
+  int rc;
+  pOld->id = 0;
+  pOld->z = 0;
+  if (!p->settings.search || id == 0) return SQLITE_OK;
+  rc = searchStmt(p, S_TEXT_ID, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, id);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    pOld->n = sqlite3_column_bytes(pStmt, 0);
+    pOld->z = sqlite3_malloc(pOld->n + 1);
+    if (pOld->z) {
+      memcpy(pOld->z, sqlite3_column_text(pStmt, 0), pOld->n);
+      pOld->z[pOld->n] = 0;
+      pOld->id = id;
+    }
+  }
+  rc = sqlite3_reset(pStmt);
+  if (rc == SQLITE_OK && pOld->id == 0 && pOld->n > 0) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/* After the write: the old text leaves the index (and is freed). */
+static int searchForget(MemVtab *p, OldText *pOld) {
+  sqlite3_stmt *pStmt;
+  int rc = SQLITE_OK;
+  if (pOld->id != 0) {
+    rc = searchStmt(p, S_FORGET, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pStmt, 1, pOld->id);
+      sqlite3_bind_text(pStmt, 2, pOld->z, pOld->n, SQLITE_STATIC);
+      rc = stepToEnd(p, pStmt, 0);
+    }
+  }
+  sqlite3_free(pOld->z);
+  pOld->z = 0;
+  pOld->id = 0;
+  return rc;
+}
+
+/* After the write: entry iRowid's (or (ns, key)'s) new text joins it. */
+static int searchIndex(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value *ns,
+                       sqlite3_value *key) {
+  sqlite3_stmt *pStmt;
+  int rc;
+  if (!p->settings.search) return SQLITE_OK;
+  rc = searchStmt(p, ns ? S_INDEX_KEY : S_INDEX_ID, &pStmt);
+  if (rc != SQLITE_OK) return rc;
   if (ns) {
     sqlite3_bind_value(pStmt, 1, ns);
     sqlite3_bind_value(pStmt, 2, key);
@@ -1039,8 +1098,21 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
                                           : W_INSERT;
   double now = memNow();
   sqlite3_stmt *pStmt;
-  int existed = 0;
-  int rc = writeStmt(p, which, &pStmt);
+  sqlite3_int64 iOld = 0;
+  OldText old = {0, 0, 0};
+  int rc;
+  /* With search on, the entry this may replace (or keep) is looked up
+  ** first, and its old text read, before anything is written. */
+  if (p->settings.search && which != W_INSERT) {
+    rc = findRow(p, ns, key, &iOld);
+    if (rc == SQLITE_OK && which == W_INSERT_REPLACE) rc = searchRead(p, iOld, &old);
+    if (rc != SQLITE_OK) return rc;
+  }
+  rc = writeStmt(p, which, &pStmt);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(old.z);
+    return rc;
+  }
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_value(pStmt, 1, ns);
   sqlite3_bind_value(pStmt, 2, key);
@@ -1062,30 +1134,22 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   }
   if (which == W_INSERT_REPLACE) {
     sqlite3_bind_int(pStmt, 6, sqlite3_value_type(cre) != SQLITE_NULL);
-    /* The old text leaves the index before the upsert replaces it. */
-    rc = searchStep(p, S_FORGET_KEY, 0, ns, key);
-  } else if (which == W_INSERT_IGNORE && p->settings.search) {
-    /* Only a row that is really inserted joins the index. */
-    sqlite3_int64 iOld = 0;
-    rc = findRow(p, ns, key, &iOld);
-    existed = iOld != 0;
-  }
-  if (rc != SQLITE_OK) {
-    sqlite3_reset(pStmt);
-    sqlite3_clear_bindings(pStmt);
-    return rc;
   }
   /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
   ** build a temporary table for every row. */
   rc = stepToEnd(p, pStmt, 0);
   if (rc == SQLITE_OK) {
     *pRowid = sqlite3_last_insert_rowid(p->db);
-    if (which == W_INSERT) {
-      rc = searchStep(p, S_INDEX_ID, *pRowid, 0, 0);
-    } else if (which == W_INSERT_REPLACE || !existed) {
-      rc = searchStep(p, S_INDEX_KEY, 0, ns, key);
+    /* Then the index: the replaced text out, the new one in (OR IGNORE:
+    ** only a row that was really inserted). */
+    rc = searchForget(p, &old);
+    if (rc == SQLITE_OK && which == W_INSERT) {
+      rc = searchIndex(p, *pRowid, 0, 0);
+    } else if (rc == SQLITE_OK && (which == W_INSERT_REPLACE || iOld == 0)) {
+      rc = searchIndex(p, 0, ns, key);
     }
   }
+  sqlite3_free(old.z);
   if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
       sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
     return duplicateError(p, ns, key,
@@ -1095,47 +1159,12 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   return rc;
 }
 
-static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol) {
-  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
+/* Bind the value and times of an UPDATE (argv's columns) to pStmt's ?3
+** (value; unbound, NULL, when unchanged), ?4 (updated_at: given, else now)
+** and ?5 (created_at; unbound when not given). */
+static void bindUpdate(sqlite3_stmt *pStmt, sqlite3_value **aCol) {
   sqlite3_value *val = aCol[MEM_COL_VALUE];
   sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
-  int conflict = sqlite3_vtab_on_conflict(p->db);
-  sqlite3_int64 iOther = 0;
-  sqlite3_stmt *pStmt;
-  int rc;
-
-  /* Moving onto an existing entry: REPLACE drops it first (through a
-  ** DELETE, so its bytes leave the quota), IGNORE keeps both as they are,
-  ** anything else is a constraint error. */
-  rc = findRow(p, ns, key, &iOther);
-  if (rc != SQLITE_OK) return rc;
-  if (iOther != 0 && iOther != iRowid) {
-    if (conflict == SQLITE_IGNORE) return SQLITE_OK;
-    if (conflict != SQLITE_REPLACE) {
-      return duplicateError(p, ns, key,
-                            "UPDATE OR REPLACE overwrites it, or DELETE it first");
-    }
-    rc = searchStep(p, S_FORGET_ID, iOther, 0, 0);
-    if (rc != SQLITE_OK) return rc;
-    rc = writeStmt(p, W_DELETE_OTHER, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_value(pStmt, 1, ns);
-    sqlite3_bind_value(pStmt, 2, key);
-    sqlite3_bind_int64(pStmt, 3, iRowid);
-    rc = stepToEnd(p, pStmt, 0);
-    if (rc != SQLITE_OK) return rc;
-  }
-
-  /* A new value replaces the old text in the index; a move alone keeps
-  ** the id and the text. */
-  if (!sqlite3_value_nochange(val)) {
-    rc = searchStep(p, S_FORGET_ID, iRowid, 0, 0);
-    if (rc != SQLITE_OK) return rc;
-  }
-  rc = writeStmt(p, W_UPDATE, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_value(pStmt, 1, ns);
-  sqlite3_bind_value(pStmt, 2, key);
   if (!sqlite3_value_nochange(val)) {
     sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(val),
                       sqlite3_value_bytes(val), SQLITE_STATIC);
@@ -1148,11 +1177,79 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
   if (!sqlite3_value_nochange(cre) && sqlite3_value_type(cre) != SQLITE_NULL) {
     sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
   }
-  sqlite3_bind_int64(pStmt, 6, iRowid);
-  rc = stepToEnd(p, pStmt, 0);
-  if (rc == SQLITE_OK && !sqlite3_value_nochange(val)) {
-    rc = searchStep(p, S_INDEX_ID, iRowid, 0, 0);
+}
+
+/* UPDATE OR REPLACE moving entry iRowid onto entry iOther: iOther takes the
+** moved entry's value and times, then iRowid is deleted. The one write that
+** can fail (a quota, in the UPDATE's trigger) comes first, so a failure
+** leaves everything as it was even without a statement journal (SQLite
+** opens none for a one-row write inside a transaction). The totals end as
+** a delete and a move would leave them; the namespace is checked only for
+** the growth it really gets. */
+static int takeOver(MemVtab *p, sqlite3_int64 iRowid, sqlite3_int64 iOther,
+                    sqlite3_value **aCol) {
+  OldText oldOther = {0, 0, 0}, oldMoved = {0, 0, 0};
+  sqlite3_stmt *pStmt;
+  int rc = searchRead(p, iOther, &oldOther);
+  if (rc == SQLITE_OK) rc = searchRead(p, iRowid, &oldMoved);
+  if (rc == SQLITE_OK) rc = writeStmt(p, W_TAKE_OVER, &pStmt);
+  if (rc == SQLITE_OK) {
+    bindUpdate(pStmt, aCol);
+    sqlite3_bind_int64(pStmt, 6, iOther);
+    sqlite3_bind_int64(pStmt, 7, iRowid);
+    rc = stepToEnd(p, pStmt, 0);
   }
+  if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+    rc = stepToEnd(p, pStmt, 0);
+  }
+  if (rc == SQLITE_OK) rc = searchForget(p, &oldOther);
+  if (rc == SQLITE_OK) rc = searchForget(p, &oldMoved);
+  if (rc == SQLITE_OK) rc = searchIndex(p, iOther, 0, 0);
+  sqlite3_free(oldOther.z);
+  sqlite3_free(oldMoved.z);
+  return rc;
+}
+
+static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol) {
+  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
+  int conflict = sqlite3_vtab_on_conflict(p->db);
+  int newValue = !sqlite3_value_nochange(aCol[MEM_COL_VALUE]);
+  sqlite3_int64 iOther = 0;
+  OldText old = {0, 0, 0};
+  sqlite3_stmt *pStmt;
+  int rc;
+
+  /* Moving onto an existing entry: REPLACE overwrites it (takeOver), IGNORE
+  ** keeps both as they are, anything else is a constraint error. */
+  rc = findRow(p, ns, key, &iOther);
+  if (rc != SQLITE_OK) return rc;
+  if (iOther != 0 && iOther != iRowid) {
+    if (conflict == SQLITE_IGNORE) return SQLITE_OK;
+    if (conflict != SQLITE_REPLACE) {
+      return duplicateError(p, ns, key,
+                            "UPDATE OR REPLACE overwrites it, or DELETE it first");
+    }
+    return takeOver(p, iRowid, iOther, aCol);
+  }
+
+  /* A new value replaces the old text in the index; a move alone keeps
+  ** the id and the text. */
+  if (newValue) rc = searchRead(p, iRowid, &old);
+  if (rc == SQLITE_OK) rc = writeStmt(p, W_UPDATE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_value(pStmt, 1, ns);
+    sqlite3_bind_value(pStmt, 2, key);
+    bindUpdate(pStmt, aCol);
+    sqlite3_bind_int64(pStmt, 6, iRowid);
+    rc = stepToEnd(p, pStmt, 0);
+  }
+  if (rc == SQLITE_OK && newValue) {
+    rc = searchForget(p, &old);
+    if (rc == SQLITE_OK) rc = searchIndex(p, iRowid, 0, 0);
+  }
+  sqlite3_free(old.z);
   return rc;
 }
 
@@ -1164,12 +1261,16 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   int rc;
 
   if (argc == 1) { /* DELETE */
-    rc = searchStep(p, S_FORGET_ID, sqlite3_value_int64(argv[0]), 0, 0);
-    if (rc != SQLITE_OK) return rc;
-    rc = writeStmt(p, W_DELETE, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_value(pStmt, 1, argv[0]);
-    return stepToEnd(p, pStmt, 0);
+    OldText old = {0, 0, 0};
+    rc = searchRead(p, sqlite3_value_int64(argv[0]), &old);
+    if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_value(pStmt, 1, argv[0]);
+      rc = stepToEnd(p, pStmt, 0);
+    }
+    if (rc == SQLITE_OK) rc = searchForget(p, &old);
+    sqlite3_free(old.z);
+    return rc;
   }
 
   /* Every check happens before anything is written. */
