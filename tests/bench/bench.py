@@ -25,6 +25,7 @@ databases (rebuilt when the backing schema or the extension's version
 changes), TLS certificate, nginx prefix, scratch files.
 """
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -51,17 +52,25 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 from conftest import MemoryServer  # noqa: E402
 
 # The environment variable naming a CA file the extension trusts (test-only,
-# for the TLS rows). The HTTP/2 row needs an extension that reads it.
+# for the TLS rows; --cainfo-env overrides the name). The HTTP/2 row needs
+# an extension that reads it.
 CAINFO_ENV = "MEMORY_CAINFO"
 
 
 # -- measurement ------------------------------------------------------------
 
 def cpu_timed(fn):
-    """fn's CPU time in this thread (user + system), in seconds."""
-    start = time.thread_time()
-    fn()
-    return time.thread_time() - start
+    """fn's CPU time in this thread (user + system), in seconds. Python's
+    garbage collector is held off meanwhile, as timeit does: a collection
+    would land on whichever side happened to cross its threshold."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.thread_time()
+        fn()
+        return time.thread_time() - start
+    finally:
+        gc.enable()
 
 
 def wall_timed(fn):
@@ -263,9 +272,11 @@ def populate(server, ns, n, size=200):
 # -- local: point get and namespace scan --------------------------------------
 
 PER_NS = 1000          # rows per namespace
-N_PROBES = 20000       # lookups per in-engine statement
-N_SCAN_NS = 100        # namespaces per in-engine scan statement
-BENCH_DB_FORMAT = "2"  # bump when build_local_db() changes
+# Enough work per timed run (tens of ms of CPU at least) that the timer and
+# the scheduler's granularity stay small beside it.
+N_PROBES = 50000       # lookups per in-engine statement
+N_SCAN_NS = 400        # namespaces per in-engine scan statement
+BENCH_DB_FORMAT = "4"  # bump when local_db() builds something else
 
 
 def local_db(n_rows):
@@ -326,7 +337,6 @@ COMMIT;
     conn.execute("INSERT INTO bench_meta VALUES ('stamp', ?)", (stamp,))
     conn.execute("COMMIT")
     conn.execute("PRAGMA journal_mode = DELETE")
-    conn.execute("ANALYZE")
     conn.close()
     os.rename(tmp, path)
     print(f"  built in {time.perf_counter() - start:.0f} s "
@@ -350,8 +360,8 @@ def local_point_and_scan(bench):
     size, in-engine (one statement drives the lookups) and from Python
     (one execute() per lookup). Then the extension's added cost per
     lookup at each size, which must stay flat."""
-    n_py_gets = 2000 if bench.quick else 5000
-    n_py_scans = 20 if bench.quick else 50
+    n_py_gets = 5000 if bench.quick else 20000
+    n_py_scans = 30 if bench.quick else 100
     added = {"engine": {}, "python": {}}
     rounds = bench.rounds()
     for n_rows in local_sizes(bench):
@@ -816,7 +826,7 @@ def cpu_per_request(bench):
             return (time.process_time() - c0) / n
 
         def curl():
-            return max(curl_cpu(cfg_n) - startup, 1e-9) / n
+            return max(curl_cpu(cfg_n) - startup, 1e-9) / (n - 1)
 
         ext_cpu, curl_per = interleave([ours, curl], bench.rounds())
         r = Spread(ratios(ext_cpu, curl_per))
@@ -940,9 +950,10 @@ class Nginx:
                 self.proc.wait()
 
 
-def extension_reads_cainfo():
+def extension_reads(env_name):
+    """Whether the build names env_name (a getenv() argument) at all."""
     with open(EXT + ".so", "rb") as f:
-        return CAINFO_ENV.encode() in f.read()
+        return env_name.encode() + b"\0" in f.read()
 
 
 @row("h2")
@@ -957,10 +968,11 @@ def http2_cold_read(bench):
     if shutil.which("nginx") is None:
         bench.record(name, "n/a: nginx is not installed", "—", None, None)
         return
-    if not extension_reads_cainfo():
-        bench.record(name, f"n/a: needs {CAINFO_ENV} support", "—", None, None)
+    cainfo = bench.args.cainfo_env
+    if not extension_reads(cainfo):
+        bench.record(name, f"n/a: needs {cainfo} support", "—", None, None)
         bench.note(f"the HTTP/2 row needs an extension that trusts the CA file named "
-                   f"by ${CAINFO_ENV}; dist/memory.so does not read it")
+                   f"by ${cainfo}; {os.path.relpath(EXT, ROOT)}.so does not read it")
         return
     server = MemoryServer()
     nginx = None
@@ -968,7 +980,7 @@ def http2_cold_read(bench):
         populate(server, "bench", n)
         server.config(latency_ms=50)
         nginx = Nginx(int(server.url.rsplit(":", 1)[1]))
-        env = dict(os.environ, **{CAINFO_ENV: nginx.cert})
+        env = dict(os.environ, **{cainfo: nginx.cert})
         handshakes = {"h2": [], "h1": []}
         failures = []
 
@@ -979,7 +991,7 @@ def http2_cold_read(bench):
                                        f"https://127.0.0.1:{port}", str(n)],
                                       capture_output=True, text=True, env=env)
                 if proc.returncode != 0:
-                    failures.append(proc.stderr.strip().splitlines()[-1:])
+                    failures.append((proc.stderr.strip().splitlines() or ["?"])[-1])
                     raise RuntimeError(proc.stderr)
                 seconds, rows = proc.stdout.split()
                 assert int(rows) == n, rows
@@ -1142,6 +1154,9 @@ def main():
     parser.add_argument("--pairs", type=int, help="rounds per row (default 9 for "
                         "in-process rows, 5 for the slow ones, 3 with --quick)")
     parser.add_argument("--sizes", help="comma-separated table sizes for the local rows")
+    parser.add_argument("--cainfo-env", default=CAINFO_ENV,
+                        help="the variable naming a CA file the extension trusts "
+                             f"(default {CAINFO_ENV})")
     args = parser.parse_args()
     if args.list:
         for group, fn in ROWS:
