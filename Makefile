@@ -129,7 +129,8 @@ fuzz: deps fuzz-deps $(FUZZ_BINS) dist/memory.so
 	DIFF_SEEDS=300 DIFF_OPS=300 $(PYTHON) -m pytest -q tests/test_differential.py
 
 # Benchmarks, not part of `make test`: tests/bench/bench.py, results in
-# tests/bench/results.md (about 10 minutes; run it on a quiet machine).
+# tests/bench/results.md (about 7 minutes, plus 30 s the first time to build
+# the cached 5M-row database; run it on a quiet machine).
 # BENCH_ARGS=--quick for a short run (build/bench/results-quick.md),
 # BENCH_ARGS="--only local,agent" for some rows (--list names them).
 bench: deps bench-deps dist/memory.so build/bench/fast_server

@@ -759,17 +759,18 @@ def remote_at_latency(bench):
                 # The targets are set for 300 keys at 10 ms; with fewer keys
                 # (--quick) the listing's round trip weighs more: information.
                 target = latency == 10 and n == 300
+                aside = "" if latency != 10 or target else " (with 300 keys)"
                 bench.record(f"remote, {latency} ms per answer: {what} vs the SDK pattern",
                              f"{r.median:.1f}x faster ({ms(statistics.median(ours))} vs "
                              f"{ms(statistics.median(sdk))} wall)",
                              r.text(lambda v: f"{v:.1f}x"),
-                             "≥ 15x" if target else None,
+                             "≥ 15x" if target else (f"(≥ 15x{aside})" if aside else None),
                              r.median >= 15 if target else None)
                 c = Spread(cpu_share[kind])
                 bench.record(f"remote, {latency} ms per answer: {kind}s, extension's client "
                              f"CPU (user+sys) as a share of wall",
                              f"{c.median * 100:.1f}%", c.text(lambda v: f"{v * 100:.1f}%"),
-                             "≤ 10%" if target else None,
+                             "≤ 10%" if target else (f"(≤ 10%{aside})" if aside else None),
                              c.median <= 0.10 if target else None)
             client.close()
             conn.close()
