@@ -759,7 +759,7 @@ def remote_at_latency(bench):
                 # The targets are set for 300 keys at 10 ms; with fewer keys
                 # (--quick) the listing's round trip weighs more: information.
                 target = latency == 10 and n == 300
-                aside = "" if latency != 10 or target else " (with 300 keys)"
+                aside = "" if latency != 10 or target else ", with 300 keys"
                 bench.record(f"remote, {latency} ms per answer: {what} vs the SDK pattern",
                              f"{r.median:.1f}x faster ({ms(statistics.median(ours))} vs "
                              f"{ms(statistics.median(sdk))} wall)",
