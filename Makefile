@@ -32,7 +32,12 @@ DEB_PACKAGES = gcc make sqlite3 libsqlite3-dev libcurl4-openssl-dev \
                libssl-dev
 
 , := ,
-.PHONY: all deps demo test bench fuzz fuzz-deps fuzz-replay clean
+# What `make bench` needs besides DEB_PACKAGES: nginx (TLS + HTTP/2 front),
+# wrk (reference load generator), httpx (the SDK pattern), openssl (the
+# test certificate), curl (the CPU-per-request baseline).
+BENCH_PACKAGES = nginx wrk python3-httpx openssl curl
+
+.PHONY: all deps bench-deps demo test bench fuzz fuzz-deps fuzz-replay clean
 
 all: dist/memory.so
 
@@ -61,8 +66,10 @@ build/memory_sql.h: $(SQL) Makefile
 	  echo "  ;"; \
 	done > $@.tmp && mv $@.tmp $@
 
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+deps: PACKAGES = $(DEB_PACKAGES)
+bench-deps: PACKAGES = $(BENCH_PACKAGES)
+deps bench-deps:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -130,11 +137,17 @@ fuzz: deps fuzz-deps $(FUZZ_BINS) dist/memory.so
 	DIFF_SEEDS=300 DIFF_OPS=300 $(PYTHON) -m pytest -q tests/test_differential.py
 
 # Benchmarks, not part of `make test`: tests/bench/bench.py, results in
-# tests/bench/results.md. BENCH_ARGS=--quick for a short run.
-bench: deps dist/memory.so
-	@for p in python3-httpx wrk; do dpkg -s $$p >/dev/null 2>&1 || \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null; done
+# tests/bench/results.md (about 7 minutes, plus 30 s the first time to build
+# the cached 5M-row database; run it on a quiet machine).
+# BENCH_ARGS=--quick for a short run (build/bench/results-quick.md),
+# BENCH_ARGS="--only local,agent" for some rows (--list names them).
+bench: deps bench-deps dist/memory.so build/bench/fast_server
 	$(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
+
+# The bench's HTTP server that is never the bottleneck.
+build/bench/fast_server: tests/bench/fast_server.c
+	@mkdir -p build/bench
+	$(CC) -O2 -g $(WARNINGS) -o $@ $<
 
 clean:
 	rm -rf dist build demo.db demo.err
