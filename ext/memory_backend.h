@@ -44,6 +44,9 @@ typedef struct MemVtab {
 ** meaning of the sqlite3_module method of the same name. */
 struct MemBackend {
   const char *zName;
+  /* The suffixes of the objects "<table>_<suffix>" the backend makes (0
+  ** ends the list): a rename checks none of the new names is taken. */
+  const char *const *azObject;
   /* Set up p->pState; build the backing objects when isCreate. */
   int (*xInit)(MemVtab *p, int isCreate, char **pzErr);
   /* Bring a table written in an older on-disk format up to

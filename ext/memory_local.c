@@ -54,6 +54,8 @@ enum {
 typedef struct CachedStmt {
   int idxNum;
   int inUse;
+  int stale;         /* the table was renamed while a cursor held it: the
+                     ** cursor finishes with it, then it is finalized */
   char *zPlan;
   sqlite3_stmt *pStmt;
 } CachedStmt;
@@ -192,6 +194,11 @@ static int searchIndexExists(MemVtab *p, int *pExists) {
   return sqlite3_finalize(pStmt);
 }
 
+/* Every statement of the table goes (rename, drop, disconnect), except
+** the cached ones an open cursor is still stepping: SQLite lets ALTER
+** TABLE RENAME run while a query reads the table, and that cursor goes on
+** with its statement (the renamed tables keep their pages). They are
+** marked stale, never handed out again, and finalized on release. */
 static void finalizeAll(LocalState *s) {
   int i;
   for (i = 0; i < W_COUNT; i++) {
@@ -203,6 +210,10 @@ static void finalizeAll(LocalState *s) {
     s->aSearch[i] = 0;
   }
   for (i = 0; i < STMT_CACHE_SIZE; i++) {
+    if (s->aCache[i].inUse) {
+      s->aCache[i].stale = 1;
+      continue;
+    }
     sqlite3_finalize(s->aCache[i].pStmt);
     sqlite3_free(s->aCache[i].zPlan);
     memset(&s->aCache[i], 0, sizeof(CachedStmt));
@@ -630,7 +641,8 @@ static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
   *ppSlot = 0;
   for (i = 0; i < STMT_CACHE_SIZE; i++) {
     CachedStmt *c = &s->aCache[i];
-    if (c->pStmt && c->idxNum == idxNum && strcmp(c->zPlan, zPlan) == 0) {
+    if (c->pStmt && !c->stale && c->idxNum == idxNum &&
+        strcmp(c->zPlan, zPlan) == 0) {
       if (!c->inUse) {
         c->inUse = 1;
         *ppStmt = c->pStmt;
@@ -683,7 +695,12 @@ static void appendJsonString(sqlite3_str *pOut, sqlite3_value *v) {
   sqlite3_str_appendchar(pOut, 1, '"');
 }
 
-/* Bind an IN list, consumed whole, as a JSON array of its values' text. */
+/* Bind an IN list, consumed whole, as a JSON array that json_each() gives
+** back with the values' own types, so that IN compares exactly as = does:
+** integers as JSON integers, reals with 17 significant digits (enough to
+** come back as the same double), text as strings. NULL and BLOB values are
+** left out: neither equals anything a memory table stores (names are
+** text, times are reals), as in a plain table. */
 static int bindInList(sqlite3_stmt *pStmt, int iParam, sqlite3_value *pList) {
   sqlite3_str *pOut = sqlite3_str_new(0);
   sqlite3_value *v = 0;
@@ -692,9 +709,23 @@ static int bindInList(sqlite3_stmt *pStmt, int iParam, sqlite3_value *pList) {
   sqlite3_str_appendchar(pOut, 1, '[');
   for (rc = sqlite3_vtab_in_first(pList, &v); rc == SQLITE_OK && v;
        rc = sqlite3_vtab_in_next(pList, &v)) {
-    if (sqlite3_value_type(v) == SQLITE_NULL) continue; /* never equal */
+    int t = sqlite3_value_type(v);
+    if (t == SQLITE_NULL || t == SQLITE_BLOB) continue; /* never equal */
     if (!first) sqlite3_str_appendchar(pOut, 1, ',');
-    appendJsonString(pOut, v);
+    if (t == SQLITE_INTEGER) {
+      sqlite3_str_appendf(pOut, "%lld", sqlite3_value_int64(v));
+    } else if (t == SQLITE_FLOAT) {
+      double r = sqlite3_value_double(v);
+      if (r != r) {
+        sqlite3_str_appendall(pOut, "null"); /* NaN: never equal */
+      } else if (r > 1.7976931348623157e308 || r < -1.7976931348623157e308) {
+        sqlite3_str_appendall(pOut, r > 0 ? "9e999" : "-9e999");
+      } else {
+        sqlite3_str_appendf(pOut, "%!.17g", r);
+      }
+    } else {
+      appendJsonString(pOut, v);
+    }
     first = 0;
   }
   sqlite3_str_appendchar(pOut, 1, ']');
@@ -780,7 +811,11 @@ static int localOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
 }
 
 static void cursorRelease(LocalCursor *c) {
-  if (c->pSlot) {
+  if (c->pSlot && c->pSlot->stale) {
+    sqlite3_finalize(c->pStmt);
+    sqlite3_free(c->pSlot->zPlan);
+    memset(c->pSlot, 0, sizeof(CachedStmt));
+  } else if (c->pSlot) {
     sqlite3_reset(c->pStmt);
     sqlite3_clear_bindings(c->pStmt);
     c->pSlot->inUse = 0;
@@ -1351,8 +1386,16 @@ int memRegisterLocalFunctions(sqlite3 *db) {
   return rc;
 }
 
+/* Every object "<name>_<suffix>" a local table may have: its tables, view
+** and triggers, and those of the FTS5 index. */
+static const char *const azLocalObject[] = {
+    "data", "quota", "usage", "quota_insert", "quota_update", "quota_delete",
+    "search", "search_data", "search_idx", "search_docsize", "search_config",
+    "search_content", 0};
+
 const MemBackend memLocalBackend = {
     .zName = "local",
+    .azObject = azLocalObject,
     .xInit = localInit,
     .xUpgrade = localUpgrade,
     .xDisconnect = localDisconnect,

@@ -1002,8 +1002,11 @@ static int remoteRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   return SQLITE_OK;
 }
 
+static const char *const azRemoteObject[] = {0}; /* only <name>_config */
+
 const MemBackend memRemoteBackend = {
     .zName = "remote",
+    .azObject = azRemoteObject,
     .xInit = remoteInit,
     .xDisconnect = remoteDisconnect,
     .xDestroy = remoteDestroy,

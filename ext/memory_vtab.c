@@ -153,10 +153,48 @@ static int memDestroy(sqlite3_vtab *pVtab) {
   return SQLITE_OK;
 }
 
+/* Before a rename touches anything: is any of the new names taken? The
+** error names it (SQLite's own would be a bare "SQL logic error"). */
+static int renameTargetsFree(MemVtab *p, const char *zNew) {
+  const char *const *az = p->pBackend->azObject;
+  sqlite3_str *pList = sqlite3_str_new(0);
+  sqlite3_stmt *pStmt = 0;
+  char *zList, *zSql;
+  int i, rc;
+  sqlite3_str_appendf(pList, "%Q || '_config'", zNew);
+  for (i = 0; az && az[i]; i++) {
+    sqlite3_str_appendf(pList, ", %Q || '_%s'", zNew, az[i]);
+  }
+  zList = sqlite3_str_finish(pList);
+  if (zList == 0) return SQLITE_NOMEM;
+  zSql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_schema WHERE name "
+                         "COLLATE NOCASE IN (%s) LIMIT 1",
+                         p->zSchema, zList);
+  sqlite3_free(zList);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    memSetError(&p->base,
+                "memory: cannot rename '%s' to '%s': the name '%s' is taken; "
+                "drop or rename that first",
+                p->zName, zNew, sqlite3_column_text(pStmt, 0));
+    sqlite3_finalize(pStmt);
+    return SQLITE_ERROR;
+  }
+  return sqlite3_finalize(pStmt);
+}
+
 static int memRename(sqlite3_vtab *pVtab, const char *zNew) {
   MemVtab *p = (MemVtab *)pVtab;
   char *zName;
-  int rc = BACKEND(pVtab)->xRename(pVtab, zNew);
+  int rc = renameTargetsFree(p, zNew);
+  if (rc == SQLITE_OK) rc = BACKEND(pVtab)->xRename(pVtab, zNew);
+  if (rc != SQLITE_OK && p->base.zErrMsg == 0) {
+    memSetError(pVtab, "memory: cannot rename '%s' to '%s': %s", p->zName, zNew,
+                sqlite3_errmsg(p->db));
+  }
   if (rc == SQLITE_OK) rc = memConfigRename(p->db, p->zSchema, p->zName, zNew);
   if (rc != SQLITE_OK) return rc;
   zName = sqlite3_mprintf("%s", zNew);
