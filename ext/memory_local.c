@@ -75,6 +75,9 @@ enum {
 typedef struct LocalState {
   sqlite3_stmt *aWrite[W_COUNT];
   sqlite3_stmt *aSearch[S_COUNT];
+  sqlite3_stmt *pSchemaVersion; /* PRAGMA schema_version, for triggersIntact */
+  sqlite3_stmt *pTriggers;      /* how many quota triggers there are */
+  int iCheckedVersion;          /* schema version they were last seen at */
   CachedStmt aCache[STMT_CACHE_SIZE];
   int iNextEvict;
 } LocalState;
@@ -209,6 +212,10 @@ static void finalizeAll(LocalState *s) {
     sqlite3_finalize(s->aSearch[i]);
     s->aSearch[i] = 0;
   }
+  sqlite3_finalize(s->pSchemaVersion);
+  sqlite3_finalize(s->pTriggers);
+  s->pSchemaVersion = s->pTriggers = 0;
+  s->iCheckedVersion = 0;
   for (i = 0; i < STMT_CACHE_SIZE; i++) {
     if (s->aCache[i].inUse) {
       s->aCache[i].stale = 1;
@@ -1288,6 +1295,54 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
   return rc;
 }
 
+/* The quota triggers can be dropped by plain SQL outside defensive mode,
+** and then quotas would stop without a word. Before a write: if the schema
+** changed since the triggers were last seen, look again, and refuse to
+** write until they are back. One PRAGMA per write otherwise. */
+static int triggersIntact(MemVtab *p) {
+  LocalState *s = p->pState;
+  int rc = SQLITE_OK, version = 0, n = 0;
+  if (s->pSchemaVersion == 0) {
+    char *zSql = sqlite3_mprintf("PRAGMA \"%w\".schema_version", p->zSchema);
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->pSchemaVersion, 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (sqlite3_step(s->pSchemaVersion) == SQLITE_ROW) {
+    version = sqlite3_column_int(s->pSchemaVersion, 0);
+  }
+  rc = sqlite3_reset(s->pSchemaVersion);
+  if (rc != SQLITE_OK || (version == s->iCheckedVersion && version != 0)) return rc;
+  if (s->pTriggers == 0) {
+    char *zSql = sqlite3_mprintf(
+        "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'trigger' AND "
+        "tbl_name = '%q_data' AND name IN ('%q_quota_insert', "
+        "'%q_quota_update', '%q_quota_delete')",
+        p->zSchema, p->zName, p->zName, p->zName, p->zName);
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->pTriggers, 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (sqlite3_step(s->pTriggers) == SQLITE_ROW) n = sqlite3_column_int(s->pTriggers, 0);
+  rc = sqlite3_reset(s->pTriggers);
+  if (rc != SQLITE_OK) return rc;
+  if (n != 3) {
+    memSetError(&p->base,
+                "memory: a quota trigger of table '%s' is missing (dropped by "
+                "plain SQL?), so its quotas would not hold; writes are refused "
+                "until it is repaired: INSERT INTO \"%w\"(\"%w\") VALUES "
+                "('rebuild')",
+                p->zName, p->zName, p->zName);
+    return SQLITE_ERROR;
+  }
+  s->iCheckedVersion = version;
+  return SQLITE_OK;
+}
+
 static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                        sqlite3_int64 *pRowid) {
   MemVtab *p = (MemVtab *)pVtab;
@@ -1295,6 +1350,8 @@ static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   char *zErr;
   int rc;
 
+  rc = triggersIntact(p);
+  if (rc != SQLITE_OK) return rc;
   if (argc == 1) { /* DELETE */
     OldText old = {0, 0, 0};
     rc = searchRead(p, sqlite3_value_int64(argv[0]), &old);

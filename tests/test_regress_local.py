@@ -142,3 +142,32 @@ def test_loading_twice_just_works(m):
     m.load_extension(EXT)
     assert rows(m, "SELECT count(*) FROM mem") == [(20,)]
     m.execute("INSERT INTO mem VALUES ('n', 'again', 'v', NULL)")
+
+
+# 4. A quota trigger dropped by plain SQL: writes are refused until repaired.
+def test_a_dropped_quota_trigger_stops_writes_until_rebuild(m):
+    m.execute("DROP TRIGGER mem_quota_insert")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        m.execute("INSERT INTO mem VALUES ('n', 'new', 'v', NULL)")
+    assert str(e.value) == (
+        "memory: a quota trigger of table 'mem' is missing (dropped by plain "
+        "SQL?), so its quotas would not hold; writes are refused until it is "
+        "repaired: INSERT INTO \"mem\"(\"mem\") VALUES ('rebuild')")
+    with pytest.raises(sqlite3.DatabaseError) as e:
+        m.execute("INSERT INTO mem(mem) VALUES ('integrity-check')")
+    assert "trigger 'mem_quota_insert' is missing" in str(e.value)
+    assert rows(m, "SELECT count(*) FROM mem") == [(20,)]  # reads still work
+    m.execute("INSERT INTO mem(mem) VALUES ('rebuild')")
+    m.execute("INSERT INTO mem VALUES ('n', 'new', 'v', NULL)")
+    assert rows(m, "SELECT keys FROM mem_usage") == [(21,)]
+
+
+def test_a_dropped_trigger_is_noticed_by_another_connection(tmp_path):
+    path = str(tmp_path / "o.db")
+    a, b = connect(path), connect(path)
+    a.execute("CREATE VIRTUAL TABLE mem USING memory")
+    b.execute("INSERT INTO mem VALUES ('n', 'k', 'v', NULL)")
+    a.execute("DROP TRIGGER mem_quota_update")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        b.execute("UPDATE mem SET value = 'w'")
+    assert "a quota trigger of table 'mem' is missing" in str(e.value)
