@@ -53,7 +53,9 @@ struct MemBackend {
   ** MEM_FORMAT_CURRENT (optional). */
   int (*xUpgrade)(MemVtab *p, int iFromFormat, char **pzErr);
   int (*xDisconnect)(sqlite3_vtab *);
-  /* Drop the backing objects; on failure p->pState must still work. */
+  /* Drop the backing objects, freeing nothing: the module then drops the
+  ** config and, if all went well, calls xDisconnect. On failure the table
+  ** must go on working. */
   int (*xDestroy)(sqlite3_vtab *);
   /* Rename the backing objects; the config table is renamed by the
   ** module afterwards. */

@@ -414,7 +414,6 @@ static int localDestroy(sqlite3_vtab *pVtab) {
                          p->zName);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
-  if (rc == SQLITE_OK) localDisconnect(pVtab);
   return rc;
 }
 

@@ -52,6 +52,9 @@ typedef struct RemoteState {
   int nSavepoint;
   RowName *aRowName; /* rowid N names aRowName[N-1]: for UPDATE/DELETE */
   int nRowName, nRowNameAlloc;
+  int *aRowHash;     /* open addressing over aRowName: rowid, or 0 */
+  int nRowHash;      /* slots, a power of two, at least 2 * nRowName */
+  int nCursor;       /* cursors open on this table */
   sqlite3_stmt *pParseGet, *pCheckList, *pParseList, *pPutBody;
   sqlite3_int64 generation; /* of the settings in use (memConfigGeneration) */
 } RemoteState;
@@ -112,6 +115,7 @@ static void clearWrites(RemoteState *s, int iFrom) {
 
 static void clearRowNames(RemoteState *s) {
   int i;
+  if (s->aRowHash) memset(s->aRowHash, 0, sizeof(int) * s->nRowHash);
   for (i = 0; i < s->nRowName; i++) {
     sqlite3_free(s->aRowName[i].zNs);
     sqlite3_free(s->aRowName[i].zKey);
@@ -127,6 +131,7 @@ static int remoteDisconnect(sqlite3_vtab *pVtab) {
   clearRowNames(s);
   sqlite3_free(s->aWrite);
   sqlite3_free(s->aRowName);
+  sqlite3_free(s->aRowHash);
   sqlite3_free(s->aSavepoint);
   sqlite3_finalize(s->pParseGet);
   sqlite3_finalize(s->pCheckList);
@@ -184,8 +189,12 @@ static int remoteBegin(sqlite3_vtab *pVtab) {
   return remoteRefreshSettings((MemVtab *)pVtab);
 }
 
-/* DROP TABLE forgets the connection settings, never the remote data. */
-static int remoteDestroy(sqlite3_vtab *pVtab) { return remoteDisconnect(pVtab); }
+/* DROP TABLE forgets the connection settings (the module drops them),
+** never the remote data: nothing of its own to drop. */
+static int remoteDestroy(sqlite3_vtab *pVtab) {
+  (void)pVtab;
+  return SQLITE_OK;
+}
 
 /* Nothing of its own to rename: its settings are the module's. */
 static int remoteRename(sqlite3_vtab *pVtab, const char *zNew) {
@@ -232,6 +241,90 @@ static char *putBody(MemVtab *p, sqlite3_value *value) {
   return zBody;
 }
 
+/* Decode the JSON string literal z[0..n) (quotes included, as the -> operator
+** renders it) into new memory, *pzOut and *pnOut, keeping every character:
+** SQLite 3.40's json_extract() stops a string at \u0000, which would cut a
+** value short without a word. Returns SQLITE_OK, SQLITE_NOMEM, or
+** SQLITE_ERROR for anything that is not a well-formed JSON string. */
+static int hexDigits4(const char *z, unsigned *pOut) {
+  unsigned v = 0;
+  int i;
+  for (i = 0; i < 4; i++) {
+    char c = z[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+    else return 0;
+  }
+  *pOut = v;
+  return 1;
+}
+
+static int decodeJsonString(const char *z, int n, char **pzOut, int *pnOut) {
+  char *zOut;
+  int i, j = 0;
+  if (n < 2 || z[0] != '"' || z[n - 1] != '"') return SQLITE_ERROR;
+  zOut = sqlite3_malloc(n + 1); /* the decoded form is never longer */
+  if (zOut == 0) return SQLITE_NOMEM;
+  for (i = 1; i < n - 1; i++) {
+    unsigned char c = (unsigned char)z[i];
+    unsigned cp, lo;
+    if (c != '\\') {
+      if (c < 0x20) goto bad; /* control characters must be escaped */
+      zOut[j++] = (char)c;
+      continue;
+    }
+    if (++i >= n - 1) goto bad;
+    switch (z[i]) {
+      case '"': zOut[j++] = '"'; continue;
+      case '\\': zOut[j++] = '\\'; continue;
+      case '/': zOut[j++] = '/'; continue;
+      case 'b': zOut[j++] = '\b'; continue;
+      case 'f': zOut[j++] = '\f'; continue;
+      case 'n': zOut[j++] = '\n'; continue;
+      case 'r': zOut[j++] = '\r'; continue;
+      case 't': zOut[j++] = '\t'; continue;
+      case 'u': break;
+      default: goto bad;
+    }
+    if (i + 4 > n - 2 || !hexDigits4(z + i + 1, &cp)) goto bad;
+    i += 4;
+    if (cp >= 0xd800 && cp <= 0xdbff) { /* a surrogate pair */
+      if (i + 6 > n - 2 || z[i + 1] != '\\' || z[i + 2] != 'u' ||
+          !hexDigits4(z + i + 3, &lo) || lo < 0xdc00 || lo > 0xdfff) {
+        goto bad;
+      }
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+      i += 6;
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+      goto bad;
+    }
+    if (cp < 0x80) {
+      zOut[j++] = (char)cp;
+    } else if (cp < 0x800) {
+      zOut[j++] = (char)(0xc0 | (cp >> 6));
+      zOut[j++] = (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      zOut[j++] = (char)(0xe0 | (cp >> 12));
+      zOut[j++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+      zOut[j++] = (char)(0x80 | (cp & 0x3f));
+    } else {
+      zOut[j++] = (char)(0xf0 | (cp >> 18));
+      zOut[j++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+      zOut[j++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+      zOut[j++] = (char)(0x80 | (cp & 0x3f));
+    }
+  }
+  zOut[j] = 0;
+  *pzOut = zOut;
+  *pnOut = j;
+  return SQLITE_OK;
+bad:
+  sqlite3_free(zOut);
+  return SQLITE_ERROR;
+}
+
 /* Read a 200 answer of GET /memory/{ns}/{key} into pRow. An answer that
 ** is not a JSON object with a string value for the entry asked for is a
 ** lie, and an error. */
@@ -240,11 +333,11 @@ static int parseEntry(MemVtab *p, const MemRequest *r, RemoteRow *pRow,
   RemoteState *s = STATE(p);
   sqlite3_stmt *q;
   int rc = prepareOnce(p, &s->pParseGet,
-      "SELECT json_type(j, '$.value'), json_extract(j, '$.value'),"
+      "SELECT json_type(j, '$.value'), j -> '$.value',"
       "       json_type(j, '$.created_at'), json_extract(j, '$.created_at'),"
       "       json_type(j, '$.updated_at'), json_extract(j, '$.updated_at'),"
-      "       coalesce(json_extract(j, '$.namespace') = ?2, 1)"
-      "       AND coalesce(json_extract(j, '$.key') = ?3, 1)"
+      "       json_extract(j, '$.namespace') IS ?2"
+      "       AND json_extract(j, '$.key') IS ?3"
       "  FROM (SELECT ?1 AS j) WHERE json_valid(j) AND json_type(j) = 'object'");
   if (rc != SQLITE_OK) return rc;
   q = s->pParseGet;
@@ -254,7 +347,8 @@ static int parseEntry(MemVtab *p, const MemRequest *r, RemoteRow *pRow,
   if (sqlite3_step(q) != SQLITE_ROW) {
     *pzWhy = sqlite3_mprintf("the answer is not a JSON object");
   } else if (sqlite3_column_int(q, 6) == 0) {
-    *pzWhy = sqlite3_mprintf("the answer is for another entry");
+    *pzWhy = sqlite3_mprintf("the answer does not name the entry asked for "
+                             "(its \"namespace\" and \"key\")");
   } else {
     const char *zType = (const char *)sqlite3_column_text(q, 0);
     const char *zCre = (const char *)sqlite3_column_text(q, 2);
@@ -265,12 +359,13 @@ static int parseEntry(MemVtab *p, const MemRequest *r, RemoteRow *pRow,
                (zUpd && strcmp(zUpd, "real") && strcmp(zUpd, "integer"))) {
       *pzWhy = sqlite3_mprintf("its times are not numbers");
     } else {
-      pRow->nValue = sqlite3_column_bytes(q, 1);
-      pRow->zValue = sqlite3_malloc(pRow->nValue + 1);
-      if (pRow->zValue == 0) {
-        rc = SQLITE_NOMEM;
-      } else {
-        memcpy(pRow->zValue, sqlite3_column_text(q, 1), pRow->nValue + 1);
+      rc = decodeJsonString((const char *)sqlite3_column_text(q, 1),
+                            sqlite3_column_bytes(q, 1), &pRow->zValue,
+                            &pRow->nValue);
+      if (rc == SQLITE_ERROR) {
+        *pzWhy = sqlite3_mprintf("its \"value\" is not a valid JSON string");
+        rc = SQLITE_OK;
+      } else if (rc == SQLITE_OK) {
         pRow->createdAt = sqlite3_column_double(q, 3);
         if (zUpd) {
           pRow->updatedAt = sqlite3_column_double(q, 5);
@@ -650,9 +745,16 @@ static int remoteBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 /* Reading.                                                               */
 
 static int remoteOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
+  RemoteState *s = STATE(pVtab);
   RemoteCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)pVtab;
   if (c == 0) return SQLITE_NOMEM;
+  /* Outside a transaction, with no other cursor open, no rowid handed out
+  ** earlier can be used again: forget them (see remoteRowid). */
+  if (s->nCursor == 0 && s->nWrite == 0 &&
+      sqlite3_get_autocommit(((MemVtab *)pVtab)->db)) {
+    clearRowNames(s);
+  }
+  s->nCursor++;
   memset(c, 0, sizeof(*c));
   c->eof = 1;
   *ppCursor = &c->base;
@@ -678,6 +780,7 @@ static void cursorReset(RemoteCursor *c) {
 
 static int remoteClose(sqlite3_vtab_cursor *pCur) {
   RemoteCursor *c = (RemoteCursor *)pCur;
+  STATE(pCur->pVtab)->nCursor--;
   cursorReset(c);
   sqlite3_free(c->aRow);
   sqlite3_free(c);
@@ -748,7 +851,8 @@ static int collectNames(sqlite3_value *v, int isIn, int isKey, NameList *pList) 
 }
 
 /* List each namespace (concurrently) and add its keys as rows, in order. */
-static int listNamespaces(MemVtab *p, RemoteCursor *c, NameList *pNs, int limit) {
+static int listNamespaces(MemVtab *p, RemoteCursor *c, NameList *pNs, int limit,
+                          int whole) {
   RemoteState *s = STATE(p);
   MemRequest **apReq;
   int i, rc = SQLITE_OK;
@@ -767,7 +871,7 @@ static int listNamespaces(MemVtab *p, RemoteCursor *c, NameList *pNs, int limit)
     rc = prepareOnce(p, &s->pCheckList,
         "SELECT json_valid(?1) AND json_type(?1) = 'object' AND "
         "json_type(?1, '$.keys') = 'array' AND "
-        "coalesce(json_extract(?1, '$.namespace') = ?2, 1) AND "
+        "json_extract(?1, '$.namespace') IS ?2 AND "
         "json_array_length(?1, '$.keys') <= ?3");
   }
   if (rc == SQLITE_OK) {
@@ -781,6 +885,7 @@ static int listNamespaces(MemVtab *p, RemoteCursor *c, NameList *pNs, int limit)
     MemRequest *r = apReq[i];
     const char *zNs = (const char *)sqlite3_value_text(pNs->a[i]);
     char *zWhy = 0;
+    int nBefore = c->nRow;
     memHttpWait(s->http, r);
     if (r->zError || r->status != 200) {
       zWhy = memAnswerExcerpt(r);
@@ -813,6 +918,18 @@ static int listNamespaces(MemVtab *p, RemoteCursor *c, NameList *pNs, int limit)
         }
       }
       sqlite3_reset(q);
+      if (zWhy == 0 && rc == SQLITE_OK && whole && limit == LIST_MAX &&
+          c->nRow - nBefore == LIST_MAX) {
+        /* The API lists only the newest 1000 keys: a full listing may not
+        ** be the whole namespace, and the query needs all of it. */
+        memSetError(&p->base,
+                    "memory: namespace %s at %s has 1000 keys or more, and the "
+                    "API lists at most 1000 keys (the newest): this query needs "
+                    "all of them; add LIMIT 1000 to read the newest 1000, or "
+                    "name the keys (key = ... or key IN (...))",
+                    zNs, p->settings.zUrl);
+        rc = SQLITE_ERROR;
+      }
     }
     if (zWhy && rc == SQLITE_OK) {
       memSetError(&p->base, "memory: could not list namespace %s at %s: %s", zNs,
@@ -926,16 +1043,20 @@ static int remoteFilter(sqlite3_vtab_cursor *pCur, int idxNum,
       }
     }
   } else if (rc == SQLITE_OK) {
-    int limit = LIST_MAX;
+    /* The rows the query can use: LIMIT + OFFSET, saturating; a negative
+    ** LIMIT is SQLite's "no limit". Beyond LIST_MAX the listing cannot be
+    ** known to be whole, and a full one is an error (listNamespaces). */
+    int limit = LIST_MAX, whole = 1;
     if (idxNum & RP_LIMIT) {
       sqlite3_int64 n = sqlite3_value_int64(argv[iArg++]);
-      if ((idxNum & RP_OFFSET) && sqlite3_value_int64(argv[iArg]) > 0) {
-        n += sqlite3_value_int64(argv[iArg]);
+      sqlite3_int64 off = (idxNum & RP_OFFSET) ? sqlite3_value_int64(argv[iArg]) : 0;
+      if (n >= 0 && off >= 0 && n <= LIST_MAX && off <= LIST_MAX - n) {
+        limit = (int)(n + off);
+        whole = 0;
       }
-      if (n >= 0 && n < limit) limit = (int)n;
     }
     c->needGet = (idxNum & RP_VALUES) != 0;
-    if (limit > 0) rc = listNamespaces(p, c, &ns, limit);
+    if (limit > 0) rc = listNamespaces(p, c, &ns, limit, whole);
   }
   freeNames(&ns);
   freeNames(&keys);
@@ -980,13 +1101,61 @@ static int remoteColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) 
   return SQLITE_OK;
 }
 
-/* Rowids exist for UPDATE and DELETE: each names the entry it was given
-** for, until the transaction ends. */
+static unsigned rowNameHash(const char *zNs, const char *zKey) {
+  unsigned h = 2166136261u;
+  for (; *zNs; zNs++) h = (h ^ (unsigned char)*zNs) * 16777619u;
+  h = (h ^ 0xff) * 16777619u; /* never in a name: separates the two */
+  for (; *zKey; zKey++) h = (h ^ (unsigned char)*zKey) * 16777619u;
+  return h;
+}
+
+/* The hash slot of (zNs, zKey): where its rowid is, or the empty slot where
+** it would go. */
+static int *rowHashSlot(RemoteState *s, const char *zNs, const char *zKey) {
+  unsigned i = rowNameHash(zNs, zKey) & (unsigned)(s->nRowHash - 1);
+  for (;; i = (i + 1) & (unsigned)(s->nRowHash - 1)) {
+    int id = s->aRowHash[i];
+    if (id == 0 || (strcmp(s->aRowName[id - 1].zNs, zNs) == 0 &&
+                    strcmp(s->aRowName[id - 1].zKey, zKey) == 0)) {
+      return &s->aRowHash[i];
+    }
+  }
+}
+
+/* Room in the hash for one more name (it is at most half full). */
+static int rowHashGrow(RemoteState *s) {
+  int *aNew, nNew, i;
+  if (2 * (s->nRowName + 1) <= s->nRowHash) return SQLITE_OK;
+  nNew = s->nRowHash ? s->nRowHash * 2 : 64;
+  aNew = sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)nNew);
+  if (aNew == 0) return SQLITE_NOMEM;
+  memset(aNew, 0, sizeof(int) * nNew);
+  sqlite3_free(s->aRowHash);
+  s->aRowHash = aNew;
+  s->nRowHash = nNew;
+  for (i = 0; i < s->nRowName; i++) {
+    *rowHashSlot(s, s->aRowName[i].zNs, s->aRowName[i].zKey) = i + 1;
+  }
+  return SQLITE_OK;
+}
+
+/* Rowids exist for UPDATE and DELETE and for SQLite to tell rows apart (an
+** OR of overlapping lookups is merged by rowid): one per (namespace, key),
+** the same every time the entry is read, until the transaction ends, or,
+** outside one, until no cursor is open (remoteOpen), so that a read-only
+** connection does not collect names forever. */
 static int remoteRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   RemoteCursor *c = (RemoteCursor *)pCur;
   RemoteState *s = STATE(pCur->pVtab);
   RemoteRow *r = &c->aRow[c->iRow];
   RowName *pName, *aNew;
+  int *pSlot, rc = rowHashGrow(s);
+  if (rc != SQLITE_OK) return rc;
+  pSlot = rowHashSlot(s, r->zNs, r->zKey);
+  if (*pSlot) {
+    *pRowid = *pSlot;
+    return SQLITE_OK;
+  }
   aNew = memRoomForOne(s->aRowName, s->nRowName, &s->nRowNameAlloc, sizeof(*aNew));
   if (aNew == 0) return SQLITE_NOMEM;
   s->aRowName = aNew;
@@ -998,7 +1167,7 @@ static int remoteRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
     sqlite3_free(pName->zKey);
     return SQLITE_NOMEM;
   }
-  *pRowid = ++s->nRowName;
+  *pRowid = *pSlot = ++s->nRowName;
   return SQLITE_OK;
 }
 

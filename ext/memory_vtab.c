@@ -148,7 +148,14 @@ static int memDestroy(sqlite3_vtab *pVtab) {
   MemVtab *p = (MemVtab *)pVtab;
   int rc = BACKEND(pVtab)->xDestroy(pVtab);
   if (rc == SQLITE_OK) rc = memConfigDrop(p->db, p->zSchema, p->zName);
-  if (rc != SQLITE_OK) return rc;
+  if (rc != SQLITE_OK) {
+    if (p->base.zErrMsg == 0) {
+      memSetError(pVtab, "memory: cannot drop '%s': %s; finish the statements "
+                  "still running and try again", p->zName, sqlite3_errmsg(p->db));
+    }
+    return rc;
+  }
+  BACKEND(pVtab)->xDisconnect(pVtab);
   vtabFree(p);
   return SQLITE_OK;
 }

@@ -23,6 +23,7 @@ prints "PORT <n>" once it listens. Besides the API it answers, under
         kind "raw":     the given bytes ("raw") as the whole answer, then close
     GET  /_test/log               every request so far, in order
     POST /_test/log/clear
+    POST /_test/bulk              {"namespace", "count"}: store count keys
 """
 import argparse
 import json
@@ -307,6 +308,15 @@ class Handler(BaseHTTPRequestHandler):
                 answer = {"ok": True}
             elif path == "/_test/faults" and method == "POST":
                 STATE.faults.extend(doc)
+                answer = {"ok": True}
+            elif path == "/_test/bulk" and method == "POST":
+                # {"namespace", "count"}: that many keys k0000.., value "v",
+                # without a request each (a namespace past the listing window)
+                now = time.time()
+                ns = STATE.data.setdefault(doc["namespace"], {})
+                for i in range(doc["count"]):
+                    ns[f"k{i:04d}"] = {"value": "v", "created_at": now + i * 1e-6,
+                                       "updated_at": now + i * 1e-6}
                 answer = {"ok": True}
             elif path == "/_test/log" and method == "GET":
                 answer = STATE.log

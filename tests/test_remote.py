@@ -372,7 +372,12 @@ def test_non_json_answer(db, server):
 
 
 @pytest.mark.parametrize("body,why", [
-    ('{"namespace": "a", "key": "other", "value": "v"}', "the answer is for another entry"),
+    ('{"namespace": "a", "key": "other", "value": "v"}',
+     'the answer does not name the entry asked for (its "namespace" and "key")'),
+    ('{"value": "v"}',
+     'the answer does not name the entry asked for (its "namespace" and "key")'),
+    ('{"namespace": "a", "key": "k", "value": "bad \\q escape"}',
+     'the answer is not a JSON object'),
     ('{"namespace": "a", "key": "k", "value": 5}', 'its "value" is not a string'),
     ('{"namespace": "a", "key": "k", "value": "v", "updated_at": "soon"}',
      "its times are not numbers"),
