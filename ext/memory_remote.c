@@ -48,8 +48,11 @@ typedef struct RemoteState {
   MemHttp *http;
   PendingWrite *aWrite;
   int nWrite, nWriteAlloc;
-  int *aSavepoint; /* nWrite when each savepoint began */
+  int *aSavepoint; /* writes queued in the transaction when each began */
   int nSavepoint;
+  int nSent;       /* writes of the transaction already flushed: pending
+                   ** write i is the transaction's write nSent + i */
+  char *zPoison;   /* why the transaction can no longer commit, or 0 */
   RowName *aRowName; /* rowid N names aRowName[N-1]: for UPDATE/DELETE */
   int nRowName, nRowNameAlloc;
   int *aRowHash;     /* open addressing over aRowName: rowid, or 0 */
@@ -133,6 +136,7 @@ static int remoteDisconnect(sqlite3_vtab *pVtab) {
   sqlite3_free(s->aRowName);
   sqlite3_free(s->aRowHash);
   sqlite3_free(s->aSavepoint);
+  sqlite3_free(s->zPoison);
   sqlite3_finalize(s->pParseGet);
   sqlite3_finalize(s->pCheckList);
   sqlite3_finalize(s->pParseList);
@@ -513,11 +517,17 @@ static int flushWrites(MemVtab *p) {
   if (rc == SQLITE_OK) rc = sendWrites(p, aIdx, n, 0, &zErr);
   if (rc == SQLITE_OK) rc = sendWrites(p, aIdx, n, 1, &zErr);
   sqlite3_free(aIdx);
+  /* Sent or not, they cannot be sent again: the savepoints keep counting
+  ** from here (remoteRollbackTo), and a failure stays with the transaction,
+  ** so that COMMIT fails too (remoteSync) rather than commit the local side
+  ** of a transaction whose remote writes did not all arrive. */
+  s->nSent += s->nWrite;
   clearWrites(s, 0);
-  s->nSavepoint = 0;
   if (rc != SQLITE_OK) {
+    if (zErr == 0) zErr = sqlite3_mprintf("memory: out of memory");
+    if (s->zPoison == 0 && zErr) s->zPoison = sqlite3_mprintf("%s", zErr);
     sqlite3_free(p->base.zErrMsg);
-    p->base.zErrMsg = zErr ? zErr : sqlite3_mprintf("memory: out of memory");
+    p->base.zErrMsg = zErr;
   }
   return rc;
 }
@@ -605,19 +615,36 @@ static int remoteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return rc;
 }
 
-static int remoteSync(sqlite3_vtab *pVtab) { return flushWrites((MemVtab *)pVtab); }
+/* The end of the transaction's statement or the transaction: the writes go
+** out, and COMMIT fails if they (or earlier ones) could not all be sent. */
+static int remoteSync(sqlite3_vtab *pVtab) {
+  MemVtab *p = (MemVtab *)pVtab;
+  RemoteState *s = STATE(p);
+  int rc = flushWrites(p);
+  if (rc == SQLITE_OK && s->zPoison) {
+    memSetError(pVtab, "%s", s->zPoison);
+    rc = SQLITE_ERROR;
+  }
+  return rc;
+}
+
+static void endTransaction(RemoteState *s) {
+  clearWrites(s, 0);
+  clearRowNames(s);
+  s->nSavepoint = 0;
+  s->nSent = 0;
+  sqlite3_free(s->zPoison);
+  s->zPoison = 0;
+}
 
 static int remoteCommit(sqlite3_vtab *pVtab) {
-  clearRowNames(STATE(pVtab));
+  endTransaction(STATE(pVtab));
   return SQLITE_OK;
 }
 
 /* ROLLBACK discards what was not sent yet. */
 static int remoteRollback(sqlite3_vtab *pVtab) {
-  RemoteState *s = STATE(pVtab);
-  clearWrites(s, 0);
-  clearRowNames(s);
-  s->nSavepoint = 0;
+  endTransaction(STATE(pVtab));
   return SQLITE_OK;
 }
 
@@ -627,10 +654,10 @@ static int remoteSavepoint(sqlite3_vtab *pVtab, int iSavepoint) {
     int *aNew = sqlite3_realloc64(s->aSavepoint, sizeof(int) * (iSavepoint + 1));
     int i;
     if (aNew == 0) return SQLITE_NOMEM;
-    for (i = s->nSavepoint; i < iSavepoint; i++) aNew[i] = s->nWrite;
+    for (i = s->nSavepoint; i < iSavepoint; i++) aNew[i] = s->nSent + s->nWrite;
     s->aSavepoint = aNew;
   }
-  s->aSavepoint[iSavepoint] = s->nWrite;
+  s->aSavepoint[iSavepoint] = s->nSent + s->nWrite;
   s->nSavepoint = iSavepoint + 1;
   return SQLITE_OK;
 }
@@ -642,11 +669,27 @@ static int remoteRelease(sqlite3_vtab *pVtab, int iSavepoint) {
 }
 
 /* A statement that fails part-way, or ROLLBACK TO: unsent writes made since
-** the savepoint are dropped. */
+** the savepoint are dropped. Writes made since then that a read in the
+** transaction already sent cannot be taken back: the transaction may not
+** commit (remoteSync), and says why. */
 static int remoteRollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
-  RemoteState *s = STATE(pVtab);
+  MemVtab *p = (MemVtab *)pVtab;
+  RemoteState *s = STATE(p);
   if (iSavepoint < s->nSavepoint) {
-    if (s->aSavepoint[iSavepoint] < s->nWrite) clearWrites(s, s->aSavepoint[iSavepoint]);
+    int iFrom = s->aSavepoint[iSavepoint];
+    if (iFrom < s->nSent) {
+      if (s->zPoison == 0) {
+        s->zPoison = sqlite3_mprintf(
+            "memory: writes to remote table '%s' made after a savepoint were "
+            "already sent to %s (a read of the table in the transaction sends "
+            "them first) and cannot be taken back by ROLLBACK TO; ROLLBACK the "
+            "transaction, and read the table before writing, or after COMMIT",
+            p->zName, p->settings.zUrl);
+      }
+      clearWrites(s, 0);
+    } else if (iFrom - s->nSent < s->nWrite) {
+      clearWrites(s, iFrom - s->nSent);
+    }
     s->nSavepoint = iSavepoint + 1;
   }
   return SQLITE_OK;

@@ -110,3 +110,50 @@ def test_rowids_stay_stable_and_few_on_a_reading_connection(hosted):
     hosted.execute("UPDATE hosted SET value = 'v2' WHERE namespace = 'b' AND key = 'k1'")
     hosted.execute("COMMIT")
     assert rows(hosted, "SELECT value FROM hosted WHERE namespace = 'b'") == [("v2",)]
+
+
+# 13. Savepoints stay meaningful after a read sent the pending writes, and a
+# failed send fails the transaction.
+def test_rollback_to_after_a_flush_discards_later_writes(hosted, server):
+    hosted.execute("BEGIN")
+    hosted.execute("INSERT INTO hosted VALUES ('n', 'k1', 'v', NULL)")
+    rows(hosted, "SELECT key FROM hosted WHERE namespace = 'n'")  # sends k1
+    hosted.execute("SAVEPOINT s")
+    hosted.execute("INSERT INTO hosted VALUES ('n', 'k2', 'v', NULL)")
+    hosted.execute("ROLLBACK TO s")
+    hosted.execute("COMMIT")
+    assert server.call("GET", "/memory/n?limit=10")["count"] == 1
+
+
+def test_rollback_to_past_sent_writes_makes_commit_fail(hosted, server):
+    hosted.execute("BEGIN")
+    hosted.execute("SAVEPOINT s")
+    hosted.execute("INSERT INTO hosted VALUES ('n', 'k1', 'v', NULL)")
+    rows(hosted, "SELECT key FROM hosted WHERE namespace = 'n'")  # sends k1
+    hosted.execute("INSERT INTO hosted VALUES ('n', 'k2', 'v', NULL)")
+    hosted.execute("ROLLBACK TO s")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        hosted.execute("COMMIT")
+    assert str(e.value).startswith(
+        "memory: writes to remote table 'hosted' made after a savepoint were "
+        f"already sent to {server.url} (a read of the table in the transaction "
+        "sends them first) and cannot be taken back by ROLLBACK TO")
+    assert hosted.in_transaction is False  # the failed COMMIT rolled it back
+    keys = [k["key"] for k in server.call("GET", "/memory/n?limit=10")["keys"]]
+    assert keys == ["k1"]  # k2 was never sent
+
+
+def test_a_failed_send_during_a_read_fails_the_commit(db, server):
+    db.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}', retries=0)")
+    db.execute("CREATE TABLE local_log(x)")
+    db.execute("BEGIN")
+    db.execute("INSERT INTO local_log VALUES ('written with k1')")
+    db.execute("INSERT OR REPLACE INTO hosted VALUES ('n', 'k1', 'v', NULL)")
+    server.faults({"kind": "status", "status": 500, "method": "PUT"})
+    with pytest.raises(sqlite3.OperationalError):
+        rows(db, "SELECT key FROM hosted WHERE namespace = 'n'")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        db.execute("COMMIT")
+    assert str(e.value).startswith("memory: could not store n/k1")
+    assert db.in_transaction is False  # the failed COMMIT rolled it back
+    assert rows(db, "SELECT count(*) FROM local_log") == [(0,)]
