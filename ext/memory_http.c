@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +22,11 @@
 
 struct MemHttp {
   CURLM *multi;
+  sqlite3 *db;                /* for sqlite3_interrupt(): see memHttpWait */
+  sqlite3_stmt *pProbe;       /* "SELECT 1": fails once db is interrupted */
+  char *zCaInfo;              /* $MEMORY_CAINFO: a CA file, for tests */
+  int nPolls;                 /* poll() calls, for tests and benches */
+  CURLMcode mError;           /* the first failure of the multi handle */
   struct curl_slist *headers; /* Content-Type, Expect:, Authorization */
   int timeoutMs, retries, concurrency;
   int nActive;
@@ -74,12 +80,20 @@ static int onTimer(CURLM *multi, long timeoutMs, void *pArg) {
   return 0;
 }
 
-int memHttpNew(const MemSettings *s, MemHttp **ppHttp) {
+int memHttpNew(sqlite3 *db, const MemSettings *s, MemHttp **ppHttp) {
   MemHttp *p = sqlite3_malloc(sizeof(*p));
   char *zAuth = 0;
+  const char *zCa = getenv("MEMORY_CAINFO");
   *ppHttp = 0;
   if (p == 0) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
+  p->db = db;
+  /* A CA bundle to trust besides the system's, for tests against a local
+  ** TLS server with a self-signed certificate. Verification stays on. */
+  if (zCa && zCa[0]) {
+    p->zCaInfo = sqlite3_mprintf("%s", zCa);
+    if (p->zCaInfo == 0) goto nomem;
+  }
   p->timeoutMs = s->timeoutMs;
   p->retries = s->retries;
   p->concurrency = s->concurrency;
@@ -92,6 +106,8 @@ int memHttpNew(const MemSettings *s, MemHttp **ppHttp) {
   curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
   curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->concurrency);
   curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)s->concurrency);
+  /* HTTP/2: the requests in flight share one connection to the host. */
+  curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
   /* An empty Expect: stops libcurl waiting for "100 Continue" on bodies
   ** over 1 KB, a round trip per large PUT. */
   p->headers = curl_slist_append(0, "Content-Type: application/json");
@@ -116,11 +132,15 @@ void memHttpFree(MemHttp *p) {
   if (p == 0) return;
   if (p->multi) curl_multi_cleanup(p->multi); /* may still call onSocket */
   curl_slist_free_all(p->headers);
+  sqlite3_finalize(p->pProbe);
+  sqlite3_free(p->zCaInfo);
   sqlite3_free(p->aPoll);
   sqlite3_free(p);
 }
 
 int memHttpRequestsSent(MemHttp *p) { return p->nSent; }
+
+int memHttpPolls(MemHttp *p) { return p->nPolls; }
 
 MemRequest *memRequestNew(const char *zMethod, char *zUrl, char *zBody) {
   MemRequest *r = sqlite3_malloc(sizeof(*r));
@@ -181,9 +201,12 @@ void memRequestFree(MemRequest *r) {
   sqlite3_free(r);
 }
 
+/* The request waits in the queue for a free slot; its timeout_ms runs from
+** its first attempt (startAttempt), not from here: with more requests than
+** `concurrency`, time spent queued is not the server's. */
 void memHttpSubmit(MemHttp *p, MemRequest *r) {
   r->pHttp = p;
-  r->deadline = nowMs() + p->timeoutMs;
+  r->deadline = 0;
   r->notBefore = 0;
   enqueue(p, r);
 }
@@ -216,14 +239,30 @@ static void finish(MemRequest *r, char *zError) {
 
 static int startAttempt(MemHttp *p, MemRequest *r, sqlite3_int64 now) {
   CURL *easy = curl_easy_init();
-  long remaining = (long)(r->deadline - now);
+  long remaining;
   if (easy == 0) return SQLITE_NOMEM;
+  if (r->deadline == 0) r->deadline = now + p->timeoutMs; /* first attempt */
+  remaining = (long)(r->deadline - now);
   sqlite3_free(r->zResp);
   r->zResp = 0;
   r->nResp = 0;
   r->overflow = 0;
   r->status = 0;
   curl_easy_setopt(easy, CURLOPT_URL, r->zUrl);
+  /* Send the path exactly: libcurl would otherwise remove dot segments,
+  ** and a key "." or ".." (valid names) would reach another path. */
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+  /* Proxies (http_proxy, https_proxy, no_proxy): only for https, where the
+  ** proxy sees a CONNECT tunnel and never the bearer token. A plain-http
+  ** request never goes through a proxy, so the token cannot be handed to
+  ** whatever http_proxy names. */
+  if (strncmp(r->zUrl, "http://", 7) == 0) curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  /* HTTP/2 over TLS when the server offers it: requests then share one
+  ** connection (one TLS handshake) instead of one each. */
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  if (p->zCaInfo) curl_easy_setopt(easy, CURLOPT_CAINFO, p->zCaInfo);
+  r->zCurlError[0] = 0;
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, r->zCurlError);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -265,7 +304,7 @@ static int startReady(MemHttp *p) {
     pNext = r->pNextQueued;
     if (r->notBefore > now) continue;
     unqueue(p, r);
-    if (now >= r->deadline) {
+    if (r->deadline != 0 && now >= r->deadline) {
       if (!r->done && r->zError == 0 && r->status == 0) {
         finish(r, sqlite3_mprintf("no answer within timeout_ms=%d", p->timeoutMs));
       } else {
@@ -322,7 +361,9 @@ static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
       finish(r, sqlite3_mprintf("no answer within timeout_ms=%d", p->timeoutMs));
       return;
     }
-    zError = sqlite3_mprintf("%s", curl_easy_strerror(res));
+    /* The error buffer names the host, port and system error. */
+    zError = sqlite3_mprintf("%s", r->zCurlError[0] ? r->zCurlError
+                                                   : curl_easy_strerror(res));
     retryable = !isPermanent(res);
   }
   if (!retryable || r->nAttempt > p->retries) {
@@ -337,8 +378,13 @@ static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
     sqlite3_randomness(sizeof(rnd), &rnd);
     delay = delay / 2 + (sqlite3_int64)(rnd % (unsigned)(delay / 2 + 1));
   }
-  /* libcurl reports 0 both for "Retry-After: 0" and for no header. */
-  if (r->status == 429 && retryAfter > 0) delay = (sqlite3_int64)retryAfter * 1000;
+  /* libcurl reports 0 both for "Retry-After: 0" and for no header. A wait
+  ** past the deadline (however large: it is clamped before multiplying)
+  ** means no other try. */
+  if (r->status == 429 && retryAfter > 0) {
+    sqlite3_int64 left = r->deadline - now;
+    delay = retryAfter > left / 1000 + 1 ? left + 1 : (sqlite3_int64)retryAfter * 1000;
+  }
   if (now + delay >= r->deadline) {
     /* No time for another try: the last answer (or error) stands. */
     finish(r, zError);
@@ -361,14 +407,17 @@ static void collectDone(MemHttp *p) {
   }
 }
 
-/* How long to wait: until libcurl's timer, the next retry, or 200 ms, after
-** which queued requests' deadlines are looked at again. */
+/* How long to wait: until libcurl's timer, the next retry due, or 100 ms
+** (to notice an interrupt, memHttpWait). A queued request whose time has
+** come waits for a free slot, that is for a transfer to end, which poll()
+** reports: it must not make the wait 0, or the loop spins a core while
+** requests are queued (found by profiling: 330 polls per request). */
 static int waitTimeout(MemHttp *p) {
-  sqlite3_int64 ms = 200, now = nowMs();
+  sqlite3_int64 ms = 100, now = nowMs();
   MemRequest *r;
   if (p->timerAt >= 0 && p->timerAt - now < ms) ms = p->timerAt - now;
   for (r = p->pQueueHead; r; r = r->pNextQueued) {
-    if (r->notBefore - now < ms) ms = r->notBefore - now;
+    if (r->notBefore > now && r->notBefore - now < ms) ms = r->notBefore - now;
   }
   return ms < 0 ? 0 : (int)ms;
 }
@@ -382,6 +431,7 @@ static void progress(MemHttp *p) {
   int nReady = 0, i, running, timeout;
   startReady(p);
   timeout = waitTimeout(p);
+  p->nPolls++;
   if (poll(p->aPoll, (nfds_t)p->nPoll, timeout) > 0) {
     for (i = 0; i < p->nPoll && nReady < 64; i++) {
       if (p->aPoll[i].revents) aReady[nReady++] = p->aPoll[i];
@@ -392,21 +442,52 @@ static void progress(MemHttp *p) {
     int flags = ((ev & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
                 ((ev & POLLOUT) ? CURL_CSELECT_OUT : 0) |
                 ((ev & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
-    curl_multi_socket_action(p->multi, aReady[i].fd, flags, &running);
+    CURLMcode mc = curl_multi_socket_action(p->multi, aReady[i].fd, flags, &running);
+    if (mc != CURLM_OK && p->mError == CURLM_OK) p->mError = mc;
   }
   if (p->timerAt >= 0 && nowMs() >= p->timerAt) {
+    CURLMcode mc;
     p->timerAt = -1;
-    curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    mc = curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (mc != CURLM_OK && p->mError == CURLM_OK) p->mError = mc;
   }
   collectDone(p);
   startReady(p);
 }
 
+/* Has sqlite3_interrupt() been called on the connection? SQLite 3.41 has
+** sqlite3_is_interrupted(); 3.40's extension API has not, but a statement
+** stepped while the interrupt is pending fails with SQLITE_INTERRUPT, and
+** a one-opcode "SELECT 1" costs about a microsecond per 100 ms wait. */
+static int interrupted(MemHttp *p) {
+  int rc;
+  if (p->db == 0) return 0;
+  if (p->pProbe == 0 &&
+      sqlite3_prepare_v3(p->db, "SELECT 1", -1, SQLITE_PREPARE_PERSISTENT,
+                         &p->pProbe, 0) != SQLITE_OK) {
+    return 0;
+  }
+  sqlite3_step(p->pProbe);
+  rc = sqlite3_reset(p->pProbe);
+  return rc == SQLITE_INTERRUPT;
+}
+
+/* Drive every request until r is done. The wait sleeps in poll() (at most
+** 100 ms at a time), so it notices sqlite3_interrupt() (Ctrl-C in the
+** shell) within about 100 ms, and then ends r with an error. */
 int memHttpWait(MemHttp *p, MemRequest *r) {
   while (!r->done) {
     if (!r->queued && r->pEasy == 0) {
       /* Neither queued nor in flight: never submitted. */
       finish(r, sqlite3_mprintf("request was never sent"));
+      break;
+    }
+    if (p->mError != CURLM_OK) {
+      finish(r, sqlite3_mprintf("libcurl failed: %s", curl_multi_strerror(p->mError)));
+      break;
+    }
+    if (interrupted(p)) {
+      finish(r, sqlite3_mprintf("interrupted"));
       break;
     }
     progress(p);

@@ -41,9 +41,11 @@ struct MemRequest {
   MemHttp *pHttp;
   MemRequest *pNextQueued;
   int queued;
+  char zCurlError[256];  /* CURLOPT_ERRORBUFFER: host, port, system error */
 };
 
-int memHttpNew(const MemSettings *pSettings, MemHttp **ppHttp);
+/* db: the connection whose sqlite3_interrupt() stops a wait. */
+int memHttpNew(sqlite3 *db, const MemSettings *pSettings, MemHttp **ppHttp);
 void memHttpFree(MemHttp *p);
 
 MemRequest *memRequestNew(const char *zMethod, char *zUrl, char *zBody);
@@ -52,6 +54,7 @@ void memRequestFree(MemRequest *r); /* cancels it if still in flight */
 void memHttpSubmit(MemHttp *p, MemRequest *r);
 int memHttpWait(MemHttp *p, MemRequest *r);  /* SQLITE_OK, or NOMEM */
 int memHttpRequestsSent(MemHttp *p);         /* attempts made, for tests */
+int memHttpPolls(MemHttp *p);                /* poll() calls, for tests */
 
 /* Percent-encode a validated name for a URL path (sqlite3_malloc). */
 char *memUrlEscape(const char *z, int n);

@@ -96,7 +96,7 @@ static int remoteInit(MemVtab *p, int isCreate, char **pzErr) {
   if (s == 0) return SQLITE_NOMEM;
   memset(s, 0, sizeof(*s));
   rc = memConfigGeneration(p->db, p->zSchema, p->zName, &s->generation);
-  if (rc == SQLITE_OK) rc = memHttpNew(&p->settings, &s->http);
+  if (rc == SQLITE_OK) rc = memHttpNew(p->db, &p->settings, &s->http);
   if (rc != SQLITE_OK) {
     *pzErr = sqlite3_mprintf("memory: cannot set up the HTTP client");
     sqlite3_free(s);
@@ -154,7 +154,7 @@ static int remoteSettingsChanged(MemVtab *p, const char *zSetting,
   RemoteState *s = p->pState;
   (void)zSetting;
   MemHttp *pNew = 0;
-  int rc = memHttpNew(&p->settings, &pNew);
+  int rc = memHttpNew(p->db, &p->settings, &pNew);
   if (rc != SQLITE_OK) {
     *pzErr = sqlite3_mprintf("memory: cannot set up the HTTP client");
     return rc;
