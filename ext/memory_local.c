@@ -484,8 +484,9 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     if (!c->usable) continue;
     if (op == SQLITE_INDEX_CONSTRAINT_LIMIT) { iLimit = i; continue; }
     if (op == SQLITE_INDEX_CONSTRAINT_OFFSET) { iOffset = i; continue; }
-    if (op == SQLITE_INDEX_CONSTRAINT_MATCH && iCol == MEM_COL_COMMAND && !search) {
-      /* `t MATCH q`: the index is read first, joined to the rows by id. */
+    if (op == SQLITE_INDEX_CONSTRAINT_MATCH && iCol == MEM_COL_COMMAND) {
+      /* `t MATCH q`: the index is read first, joined to the rows by id.
+      ** Several MATCH terms all apply (FTS5 takes each). */
       pInfo->aConstraintUsage[i].argvIndex = ++nArg;
       pInfo->aConstraintUsage[i].omit = 1;
       sqlite3_str_appendf(pPlan, "%s\"%w_search\" MATCH :m%d", zSep, p->zName,
@@ -913,6 +914,16 @@ static int localEof(sqlite3_vtab_cursor *pCur) {
 static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   LocalCursor *c = (LocalCursor *)pCur;
   int iSel;
+  if (i == MEM_COL_COMMAND) {
+    /* Reads as NULL; carries the row's id to memory_match() below, which
+    ** SQLite calls for a MATCH it could not hand to xBestIndex (in an OR). */
+    MemMatchRow *pRow = sqlite3_malloc(sizeof(*pRow));
+    if (pRow == 0) return SQLITE_NOMEM;
+    pRow->p = (MemVtab *)pCur->pVtab;
+    pRow->id = sqlite3_column_int64(c->pStmt, SEL_ID);
+    sqlite3_result_pointer(ctx, pRow, MEM_MATCH_ROW, sqlite3_free);
+    return SQLITE_OK;
+  }
   switch (i) {
     case MEM_COL_NAMESPACE: iSel = SEL_NAMESPACE; break;
     case MEM_COL_KEY: iSel = SEL_KEY; break;
@@ -1469,3 +1480,56 @@ const MemBackend memLocalBackend = {
     .xCommand = localCommand,
     .xSettingsChanged = localSettingsChanged,
 };
+
+/* `t MATCH q` evaluated row by row: SQLite calls this (through the module's
+** xFindFunction) for a MATCH it could not give to xBestIndex, such as one
+** inside an OR. argv[0] is the query, argv[1] the command column, which
+** carries the row (localColumn). One FTS5 lookup of that row's id. */
+void memLocalMatchFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  MemMatchRow *pRow = sqlite3_value_pointer(argv[1], MEM_MATCH_ROW);
+  sqlite3_stmt *pStmt = 0;
+  char *zSql;
+  int rc, found;
+  (void)argc;
+  if (pRow == 0) {
+    sqlite3_result_error(ctx, "memory: MATCH needs a memory table's own "
+                              "column on its left: WHERE mem MATCH '...'", -1);
+    return;
+  }
+  if (!pRow->p->settings.search) {
+    char *zErr = sqlite3_mprintf(
+        "memory: table '%s' has no search index; turn it on with INSERT INTO "
+        "%s(%s, value) VALUES ('search', 'on')",
+        pRow->p->zName, pRow->p->zName, pRow->p->zName);
+    sqlite3_result_error(ctx, zErr ? zErr : "memory: out of memory", -1);
+    sqlite3_free(zErr);
+    return;
+  }
+  zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w_search\" WHERE \"%w_search\" "
+                         "MATCH ?1 AND rowid = ?2",
+                         pRow->p->zSchema, pRow->p->zName, pRow->p->zName);
+  if (zSql == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  rc = sqlite3_prepare_v2(pRow->p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_value(pStmt, 1, argv[0]);
+    sqlite3_bind_int64(pStmt, 2, pRow->id);
+    found = sqlite3_step(pStmt) == SQLITE_ROW;
+    rc = sqlite3_reset(pStmt);
+  }
+  if (rc != SQLITE_OK) {
+    char *zErr = sqlite3_mprintf(
+        "memory: search query '%s' is not valid FTS5 syntax (%s); put words in "
+        "double quotes to search for them as they are, e.g. MATCH '\"user-42\" "
+        "AND refund'",
+        sqlite3_value_text(argv[0]), sqlite3_errmsg(pRow->p->db));
+    sqlite3_result_error(ctx, zErr ? zErr : "memory: out of memory", -1);
+    sqlite3_free(zErr);
+  } else {
+    sqlite3_result_int(ctx, found);
+  }
+  sqlite3_finalize(pStmt);
+}
