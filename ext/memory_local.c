@@ -45,6 +45,7 @@ enum {
   W_TAKE_OVER,      /* UPDATE OR REPLACE onto another entry: it takes the
                     ** moved entry's value and times (see localUpdateRow) */
   W_FIND,           /* rowid of (namespace, key) */
+  W_NAMESPACE_OF,   /* a row if entry ?1 is in namespace ?2 */
   W_COUNT
 };
 
@@ -575,9 +576,14 @@ static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 
   /* Costs fall with each usable constraint; a (namespace, key) match is a
   ** unique index seek, a namespace match a range of the index. */
+  /* Never SQLITE_INDEX_SCAN_UNIQUE, though (namespace, key) is unique: it
+  ** lets SQLite run an UPDATE or DELETE in one pass without a statement
+  ** journal, and then whatever a failing xUpdate wrote before the failure
+  ** would stay (see localUpdateRow). */
   if (nsEq && keyEq) {
     rows = 1;
-    if (!nsIn && !keyIn) pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
+    (void)nsIn;
+    (void)keyIn;
   } else if (nsEq) {
     rows = 1000;
   } else if (nsRange) {
@@ -976,6 +982,8 @@ static const char *const azWriteSql[W_COUNT] = {
     "\"%w\".\"%w_data\" WHERE id = ?7)) WHERE id = ?6",
     /* W_FIND */
     "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2",
+    /* W_NAMESPACE_OF */
+    "SELECT 1 FROM \"%w\".\"%w_data\" WHERE id = ?1 AND namespace = ?2",
 };
 
 static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
@@ -1264,14 +1272,26 @@ static int takeOver(MemVtab *p, sqlite3_int64 iRowid, sqlite3_int64 iOther,
   return rc;
 }
 
+/* Is entry iRowid in namespace ns already? */
+static int sameNamespace(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value *ns,
+                         int *pSame) {
+  sqlite3_stmt *pStmt;
+  int rc = writeStmt(p, W_NAMESPACE_OF, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  sqlite3_bind_value(pStmt, 2, ns);
+  *pSame = sqlite3_step(pStmt) == SQLITE_ROW;
+  return stepToEnd(p, pStmt, 0);
+}
+
 static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol) {
   sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
   int conflict = sqlite3_vtab_on_conflict(p->db);
   int newValue = !sqlite3_value_nochange(aCol[MEM_COL_VALUE]);
   sqlite3_int64 iOther = 0;
-  OldText old = {0, 0, 0};
+  OldText old = {0, 0, 0}, oldOther = {0, 0, 0};
   sqlite3_stmt *pStmt;
-  int rc;
+  int rc, same = 0;
 
   /* Moving onto an existing entry: REPLACE overwrites it (takeOver), IGNORE
   ** keeps both as they are, anything else is a constraint error. */
@@ -1283,7 +1303,25 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
       return duplicateError(p, ns, key,
                             "UPDATE OR REPLACE overwrites it, or DELETE it first");
     }
-    return takeOver(p, iRowid, iOther, aCol);
+    /* Into another namespace, the entry in the way takes the moved value
+    ** (takeOver): that namespace is checked for the growth it really gets.
+    ** Within one namespace the entry in the way is deleted first, then the
+    ** moved one renamed: the namespace only shrinks, which is always
+    ** allowed (takeOver would check it halfway, holding both values). A
+    ** failure after the DELETE is undone by the statement journal, which
+    ** SQLite opens as no plan here is a one-pass unique scan. */
+    rc = sameNamespace(p, iRowid, ns, &same);
+    if (rc != SQLITE_OK) return rc;
+    if (!same) return takeOver(p, iRowid, iOther, aCol);
+    rc = searchRead(p, iOther, &oldOther);
+    if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pStmt, 1, iOther);
+      rc = stepToEnd(p, pStmt, 0);
+    }
+    if (rc == SQLITE_OK) rc = searchForget(p, &oldOther);
+    sqlite3_free(oldOther.z);
+    if (rc != SQLITE_OK) return rc;
   }
 
   /* A new value replaces the old text in the index; a move alone keeps
