@@ -243,13 +243,28 @@ static int memClose(sqlite3_vtab_cursor *pCur) {
   return BACKEND(pCur->pVtab)->xClose(pCur);
 }
 
+/* Every error reaching the user starts with "memory: ": a backend that
+** returns one without a message (a backing statement that would not
+** prepare, say) gets SQLite's own, prefixed and named. */
+static int withMessage(sqlite3_vtab *pVtab, int rc, const char *zDoing) {
+  MemVtab *p = (MemVtab *)pVtab;
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && pVtab->zErrMsg == 0) {
+    memSetError(pVtab, "memory: cannot %s '%s': %s; INSERT INTO \"%w\"(\"%w\") "
+                "VALUES ('integrity-check') says what is damaged",
+                zDoing, p->zName, sqlite3_errmsg(p->db), p->zName, p->zName);
+  }
+  return rc;
+}
+
 static int memFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
                      int argc, sqlite3_value **argv) {
-  return BACKEND(pCur->pVtab)->xFilter(pCur, idxNum, idxStr, argc, argv);
+  return withMessage(pCur->pVtab,
+                     BACKEND(pCur->pVtab)->xFilter(pCur, idxNum, idxStr, argc, argv),
+                     "read");
 }
 
 static int memNext(sqlite3_vtab_cursor *pCur) {
-  return BACKEND(pCur->pVtab)->xNext(pCur);
+  return withMessage(pCur->pVtab, BACKEND(pCur->pVtab)->xNext(pCur), "read");
 }
 
 static int memEof(sqlite3_vtab_cursor *pCur) {
@@ -279,7 +294,8 @@ static int memUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     }
     return memCommand(p, argv[2 + MEM_COL_COMMAND], argv[2 + MEM_COL_VALUE]);
   }
-  return BACKEND(pVtab)->xUpdate(pVtab, argc, argv, pRowid);
+  return withMessage(pVtab, BACKEND(pVtab)->xUpdate(pVtab, argc, argv, pRowid),
+                     "write to");
 }
 
 /* Transaction methods are optional in a backend. */

@@ -373,7 +373,7 @@ def test_query_plans(mem):
     assert plan("SELECT key FROM mem WHERE namespace = 'a' ORDER BY namespace, "
                 "key LIMIT 5 OFFSET 2") == [
         "SCAN mem VIRTUAL TABLE INDEX 3:WHERE namespace = :a1 ORDER BY "
-        "namespace, key LIMIT :a2 OFFSET :a3"]
+        "namespace, key"]
     assert plan("SELECT key FROM mem WHERE namespace IN ('a', 'b') AND "
                 "key GLOB 'user*'") == [
         "SCAN mem VIRTUAL TABLE INDEX 3:WHERE namespace IN (SELECT value FROM "

@@ -171,3 +171,27 @@ def test_a_dropped_trigger_is_noticed_by_another_connection(tmp_path):
     with pytest.raises(sqlite3.OperationalError) as e:
         b.execute("UPDATE mem SET value = 'w'")
     assert "a quota trigger of table 'mem' is missing" in str(e.value)
+
+
+# Found by the SQL fuzzer (tests/fuzz/fuzz_sql.c).
+def test_in_with_a_nul_in_text_matches_nothing(m):
+    assert rows(m, "SELECT count(*) FROM mem WHERE namespace IN ('n' || char(0) || 'x', 'zz')") == [(0,)]
+    assert rows(m, "SELECT count(*) FROM mem WHERE namespace = 'n' AND key IN "
+                   "('k01' || char(0), 'zz')") == [(0,)]
+
+
+def test_limit_with_a_filter_sqlite_keeps_is_right(m):
+    m.execute("INSERT INTO mem VALUES ('a', 'a', 'v', NULL), ('b', 'b', 'v', NULL), "
+              "('a', 'b', 'v', NULL)")
+    assert rows(m, "SELECT namespace, key FROM mem WHERE namespace = key "
+                   "ORDER BY namespace, key LIMIT 1 OFFSET 1") == [("b", "b")]
+    assert rows(m, "SELECT namespace, key FROM mem WHERE namespace = key LIMIT 2") == \
+        [("a", "a"), ("b", "b")]
+
+
+def test_a_damaged_table_says_so_with_the_prefix(m):
+    m.execute("DROP TABLE mem_quota")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        m.execute("INSERT INTO mem VALUES ('n', 'x', 'v', NULL)")
+    assert str(e.value).startswith(
+        "memory: cannot write to 'mem': no such table: main.mem_quota")
