@@ -127,14 +127,18 @@ fuzz-replay: fuzz-deps $(FUZZ_BINS)
 	  echo "fuzz_$$t: replayed $$(find tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t -type f | wc -l) saved inputs"; \
 	done
 
+# A fuzzer that fails makes `make fuzz` fail (its log is shown whole).
 fuzz: deps fuzz-deps $(FUZZ_BINS) dist/memory.so
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; \
 	  ASAN_OPTIONS=detect_leaks=1 build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
 	    -artifact_prefix=tests/fuzz/crashes/$$t/ -print_final_stats=1 \
-	    tests/fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-" ; \
+	    tests/fuzz/corpus/$$t > build/fuzz/run_$$t.log 2>&1; status=$$?; \
+	  grep -E "stat::number_of_executed_units" build/fuzz/run_$$t.log; \
+	  if [ $$status -ne 0 ]; then cat build/fuzz/run_$$t.log; exit $$status; fi; \
 	done
 	DIFF_SEEDS=300 DIFF_OPS=300 $(PYTHON) -m pytest -q tests/test_differential.py
+	STATEFUL_EXAMPLES=2000 $(PYTHON) -m pytest -q tests/test_stateful.py
 
 # Benchmarks, not part of `make test`: tests/bench/bench.py, results in
 # tests/bench/results.md (about 7 minutes, plus 30 s the first time to build

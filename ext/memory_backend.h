@@ -86,6 +86,18 @@ struct MemBackend {
   int (*xSettingsChanged)(MemVtab *p, const char *zSetting, char **pzErr);
 };
 
+/* What the command column of a local row holds, as a pointer value
+** (sqlite3_result_pointer: SQL reads NULL): the row, for MATCH evaluated
+** row by row (memory_local.c, memLocalMatchFunc). */
+#define MEM_MATCH_ROW "memory_match_row"
+typedef struct MemMatchRow {
+  MemVtab *p;
+  sqlite3_int64 id;
+} MemMatchRow;
+
+/* The MATCH function of local tables, for xFindFunction. */
+void memLocalMatchFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
 extern const MemBackend memLocalBackend;
 extern const MemBackend memRemoteBackend;
 

@@ -33,6 +33,13 @@ int memCommand(MemVtab *p, sqlite3_value *pCmd, sqlite3_value *pValue) {
         "'integrity-check'", p->zName), SQLITE_ERROR);
   }
   zCmd = (const char *)sqlite3_value_text(pCmd);
+  if (zCmd == 0) return commandError(p, 0, SQLITE_NOMEM);
+  if ((int)strlen(zCmd) != sqlite3_value_bytes(pCmd)) {
+    /* "max_writes_per_day\0junk" is no command, whatever strcmp says. */
+    return commandError(p, sqlite3_mprintf(
+        "memory: unknown command or setting (it holds a NUL byte) for table "
+        "'%s'", p->zName), SQLITE_ERROR);
+  }
   rc = memConfigChange(p->db, p->zSchema, p->zName, &p->settings, zCmd, pValue,
                        &zErr);
   if (rc == SQLITE_OK) {
@@ -48,9 +55,10 @@ int memCommand(MemVtab *p, sqlite3_value *pCmd, sqlite3_value *pValue) {
           "commands: %s; settings: %s",
           zCmd, p->pBackend->zName, p->zName,
           p->settings.isRemote ? "none" : "integrity-check, rebuild",
-          p->settings.isRemote ? "max_value_bytes, timeout_ms, retries, concurrency"
-                               : "max_value_bytes, max_namespace_bytes, "
-                                 "max_writes_per_day");
+          p->settings.isRemote
+              ? "max_value_bytes, timeout_ms, retries, concurrency, token_env"
+              : "max_value_bytes, max_namespace_bytes, max_writes_per_day, "
+                "search");
       rc = SQLITE_ERROR;
     }
   }

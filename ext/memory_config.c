@@ -753,6 +753,16 @@ int memConfigChange(sqlite3 *db, const char *zSchema, const char *zName,
   /* Stored as CREATE would store it; then the whole set is loaded again,
   ** which also reads a new token_env's variable (unset: an error, and the
   ** statement changes nothing). */
+  /* A token_env whose variable is not set would make every later open
+  ** fail: refuse it now, before anything is written (inside a transaction
+  ** a one-row write gets no statement journal to undo it). */
+  if (scratch.zTokenEnv) {
+    rc = tokenResolve(&scratch, zName, pzErr);
+    if (rc != SQLITE_OK) {
+      memSettingsClear(&scratch);
+      return rc;
+    }
+  }
   zLit = k < N_INT_ARG ? sqlite3_mprintf("%lld", intArgGet(&scratch, &aIntArg[k]))
                        : sqlite3_mprintf("%Q", scratch.zTokenEnv);
   memSettingsClear(&scratch);

@@ -1,169 +1,17 @@
 /*
 ** Local backend: rows live in the shadow table "<name>_data", quotas are
-** kept by the triggers of sql/ext/local_triggers.sql.
-**
-** Query plan (shared by xBestIndex and xFilter)
-** ----------------------------------------------
-** xBestIndex turns the usable constraints and ORDER BY into the tail of a
-** SELECT on "<name>_data" and hands it over as idxStr, so the plan reads
-** plainly in EXPLAIN QUERY PLAN, e.g.
-**     WHERE namespace = :a1 AND key = :a2
-** xFilter prepares "SELECT ... FROM <name>_data " || idxStr (cached) and
-** binds each named parameter from argv:
-**     :aN    argv[N-1] as is (=, <, <=, >, >=, LIMIT, OFFSET)
-**     :inN   argv[N-1] is an IN list consumed whole (sqlite3_vtab_in), bound
-**            as a JSON array of its values' text and read by json_each
-**     :llN / :lhN   lower / upper bound of the literal prefix of the LIKE
-**            pattern argv[N-1] (the LIKE itself is still checked by SQLite)
-**     :glN / :ghN   the same for a GLOB pattern
-**     :mN    argv[N-1] is the query of `t MATCH ...`: the plan then reads
-**            "<name>_search" (the FTS5 index, see sql/ext/local_search.sql)
-**            joined to "<name>_data" by id, and may ORDER BY its rank
-** idxNum is the bitmask of the columns the query uses (colUsed: bit N is
-** column N, MEM_COL_*; the others are read as NULL, so a scan that only
-** counts or reads values decodes nothing else), plus PLAN_SEARCH.
+** kept by the triggers of sql/ext/local_triggers.sql, and with search on an
+** FTS5 index "<name>_search" follows the rows. This file holds the table's
+** lifecycle (create, connect, upgrade, settings, commands, rename, drop)
+** and its cursor; the planner is memory_local_plan.c, the write path
+** memory_local_write.c, what they share memory_local.h.
 */
-#define PLAN_COLUMNS 0x3f
-#define PLAN_SEARCH 0x100
-
-#include "memory_backend.h"
-#include "memory_names.h"
-#include "memory_sql.h" /* generated from sql/ by the Makefile */
-
-#include <stdlib.h>
-#include <string.h>
-
-#define STMT_CACHE_SIZE 8
-
-/* Statements of the write path, prepared once per table. */
-enum {
-  W_INSERT,         /* plain INSERT: a duplicate is a constraint error */
-  W_INSERT_REPLACE, /* INSERT OR REPLACE: upsert, UPDATE triggers fire */
-  W_INSERT_IGNORE,  /* INSERT OR IGNORE: keep the old row */
-  W_UPDATE,
-  W_DELETE,
-  W_TAKE_OVER,      /* UPDATE OR REPLACE onto another entry: it takes the
-                    ** moved entry's value and times (see localUpdateRow) */
-  W_FIND,           /* rowid of (namespace, key) */
-  W_COUNT
-};
-
-/* A prepared read statement, kept across queries. A cursor that takes one
-** marks it inUse until it lets go (cursorRelease): a statement at its end
-** is no longer "busy" to SQLite, but its cursor may still reset it. */
-typedef struct CachedStmt {
-  int idxNum;
-  int inUse;
-  int stale;         /* the table was renamed while a cursor held it: the
-                     ** cursor finishes with it, then it is finalized */
-  char *zPlan;
-  sqlite3_stmt *pStmt;
-} CachedStmt;
-
-/* Statements that keep the search index ("<name>_search") equal to the rows
-** when search is on. They run from xUpdate, beside each write, rather than
-** from triggers: a trigger that writes to an FTS5 table is refused under
-** PRAGMA trusted_schema=OFF, and an extension's own statements are not. */
-enum {
-  S_TEXT_ID,    /* the text entry ?1 has in the index (read before a write) */
-  S_FORGET,     /* drop entry ?1, whose text was ?2, from the index */
-  S_INDEX_ID,   /* add entry ?1's text (after a write) */
-  S_INDEX_KEY,  /* the same for the entry (?1, ?2) */
-  S_COUNT
-};
-
-typedef struct LocalState {
-  sqlite3_stmt *aWrite[W_COUNT];
-  sqlite3_stmt *aSearch[S_COUNT];
-  sqlite3_stmt *pSchemaVersion; /* PRAGMA schema_version, for triggersIntact */
-  sqlite3_stmt *pTriggers;      /* how many quota triggers there are */
-  int iCheckedVersion;          /* schema version they were last seen at */
-  CachedStmt aCache[STMT_CACHE_SIZE];
-  int iNextEvict;
-} LocalState;
-
-typedef struct LocalCursor {
-  sqlite3_vtab_cursor base;
-  sqlite3_stmt *pStmt;
-  CachedStmt *pSlot; /* where pStmt is cached, or 0: finalize it on close */
-  int eof;
-  char *zQuery;      /* the MATCH query of a search, for error messages */
-} LocalCursor;
-
-/* Columns of the cursor's SELECT; see readSql(). */
-#define SEL_ID 0
-#define SEL_NAMESPACE 1
-#define SEL_KEY 2
-#define SEL_VALUE 3
-#define SEL_UPDATED_AT 4
-#define SEL_CREATED_AT 5
-#define SEL_RANK 6
+#include "memory_local.h"
 
 /* ---------------------------------------------------------------------- */
 /* Schema: the sql/ext/ templates with {S} and {T} filled in.                 */
 
 #define TODAY_SQL "CAST(julianday('now') - 2440587.5 AS INTEGER)"
-
-/* Expand a sql/ template for table p: {S} and {T} become the schema and
-** table names (escaped for a "quoted identifier"), {MAX_BYTES} and
-** {MAX_WRITES} the limits as literals (settings never change after CREATE,
-** and a literal saves two lookups per written row), {TODAY} the UTC day. */
-static char *expandTemplate(const char *zTemplate, MemVtab *p,
-                            const char *zName) {
-  sqlite3_str *pOut = sqlite3_str_new(0);
-  const char *z;
-  for (z = zTemplate; *z; z++) {
-    if (strncmp(z, "{S}", 3) == 0 || strncmp(z, "{T}", 3) == 0) {
-      sqlite3_str_appendf(pOut, "%w", z[1] == 'S' ? p->zSchema : zName);
-      z += 2;
-    } else if (strncmp(z, "{MAX_BYTES}", 11) == 0) {
-      sqlite3_str_appendf(pOut, "%lld", p->settings.maxNamespaceBytes);
-      z += 10;
-    } else if (strncmp(z, "{MAX_WRITES}", 12) == 0) {
-      sqlite3_str_appendf(pOut, "%lld", p->settings.maxWritesPerDay);
-      z += 11;
-    } else if (strncmp(z, "{TNAME}", 7) == 0) {
-      sqlite3_str_appendf(pOut, "%Q", zName);
-      z += 6;
-    } else if (strncmp(z, "{TODAY}", 7) == 0) {
-      sqlite3_str_appendall(pOut, TODAY_SQL);
-      z += 6;
-    } else if (strncmp(z, "{TEXT:", 6) == 0 && strchr(z, '}')) {
-      /* The text the search index holds for a value: X.value, or, for a
-      ** JSON object or array, its string values, one per line. */
-      int n = (int)(strchr(z, '}') - (z + 6));
-      char *zRef = sqlite3_mprintf("%.*s.value", n, z + 6);
-      sqlite3_str_appendf(
-          pOut,
-          "CASE WHEN json_valid(%s) AND json_type(%s) IN ('object', 'array') "
-          "THEN coalesce((SELECT group_concat(j.value, char(10)) FROM "
-          "json_tree(%s) AS j WHERE j.type = 'text'), '') ELSE %s END",
-          zRef, zRef, zRef, zRef);
-      sqlite3_free(zRef);
-      z += 6 + n;
-    } else {
-      sqlite3_str_appendchar(pOut, 1, *z);
-    }
-  }
-  return sqlite3_str_finish(pOut);
-}
-
-/* Run a template for table p under the name zName (p->zName, or the new
-** name during a rename). */
-static int execTemplate(MemVtab *p, const char *zName, const char *zTemplate,
-                        char **pzErr) {
-  char *zSql = expandTemplate(zTemplate, p, zName);
-  int rc;
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  if (rc != SQLITE_OK && pzErr) {
-    *pzErr = sqlite3_mprintf("memory: cannot build the backing tables of "
-                             "'%s': %s",
-                             p->zName, sqlite3_errmsg(p->db));
-  }
-  return rc;
-}
 
 static int dropTriggersAndViews(MemVtab *p) {
   const char *azDrop[] = {"TRIGGER", "quota_insert", "TRIGGER", "quota_update",
@@ -179,7 +27,7 @@ static int dropTriggersAndViews(MemVtab *p) {
 
 /* The quota triggers and the usage view of table p under the name zName. */
 static int makeTriggers(MemVtab *p, const char *zName, char **pzErr) {
-  return execTemplate(p, zName, memSqlLocalTriggers, pzErr);
+  return memLocalExec(p, zName, memSqlLocalTriggers, pzErr);
 }
 
 /* Does "<name>_search" exist? */
@@ -234,9 +82,9 @@ static int localInit(MemVtab *p, int isCreate, char **pzErr) {
   memset(s, 0, sizeof(*s));
   p->pState = s;
   if (!isCreate) return SQLITE_OK;
-  rc = execTemplate(p, p->zName, memSqlLocalTables, pzErr);
+  rc = memLocalExec(p, p->zName, memSqlLocalTables, pzErr);
   if (rc == SQLITE_OK && p->settings.search) {
-    rc = execTemplate(p, p->zName, memSqlLocalSearch, pzErr);
+    rc = memLocalExec(p, p->zName, memSqlLocalSearch, pzErr);
   }
   if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   if (rc != SQLITE_OK) {
@@ -268,12 +116,12 @@ static int localSettingsChanged(MemVtab *p, const char *zSetting,
   if (rc == SQLITE_OK) rc = searchIndexExists(p, &exists);
   if (rc == SQLITE_OK && strcmp(zSetting, "search") == 0) {
     if (p->settings.search && !exists) {
-      rc = execTemplate(p, p->zName, memSqlLocalSearch, pzErr);
+      rc = memLocalExec(p, p->zName, memSqlLocalSearch, pzErr);
       exists = rc == SQLITE_OK;
     }
     if (rc == SQLITE_OK && exists) {
       rc = p->settings.search
-               ? execTemplate(p, p->zName, memSqlLocalSearchLoad, pzErr)
+               ? memLocalExec(p, p->zName, memSqlLocalSearchLoad, pzErr)
                : memExecPrintf(p->db,
                                "INSERT INTO \"%w\".\"%w_search\"(\"%w_search\") "
                                "VALUES ('delete-all')",
@@ -377,7 +225,7 @@ static int localRebuild(MemVtab *p, char **pzErr) {
       p->zSchema, p->zName);
   if (rc == SQLITE_OK) rc = dropTriggersAndViews(p);
   if (rc == SQLITE_OK && p->settings.search) {
-    rc = execTemplate(p, p->zName, memSqlLocalSearchLoad, pzErr);
+    rc = memLocalExec(p, p->zName, memSqlLocalSearchLoad, pzErr);
   }
   if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   return rc;
@@ -444,195 +292,7 @@ static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Planning.                                                              */
-
-static const char *columnName(int iCol) {
-  switch (iCol) {
-    case MEM_COL_NAMESPACE: return "namespace";
-    case MEM_COL_KEY: return "key";
-    case MEM_COL_VALUE: return "value";
-    case MEM_COL_UPDATED_AT: return "updated_at";
-    case MEM_COL_RANK: return "rank";
-    default: return "created_at";
-  }
-}
-
-static const char *comparison(int op) {
-  switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
-    case SQLITE_INDEX_CONSTRAINT_GT: return ">";
-    case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
-    case SQLITE_INDEX_CONSTRAINT_LT: return "<";
-    case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
-    default: return 0;
-  }
-}
-
-static int localBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
-  MemVtab *p = (MemVtab *)pVtab;
-  sqlite3_str *pPlan = sqlite3_str_new(0);
-  int i, nArg = 0, iLimit = -1, iOffset = -1, search = 0;
-  int nsEq = 0, nsRange = 0, keyEq = 0, otherRange = 0, nsIn = 0, keyIn = 0;
-  const char *zSep = "WHERE ";
-  double rows;
-
-  for (i = 0; i < pInfo->nConstraint; i++) {
-    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
-    int iCol = c->iColumn, op = c->op;
-    const char *zCmp = comparison(op);
-    const char *zColl;
-    if (!c->usable) continue;
-    if (op == SQLITE_INDEX_CONSTRAINT_LIMIT) { iLimit = i; continue; }
-    if (op == SQLITE_INDEX_CONSTRAINT_OFFSET) { iOffset = i; continue; }
-    if (op == SQLITE_INDEX_CONSTRAINT_MATCH && iCol == MEM_COL_COMMAND && !search) {
-      /* `t MATCH q`: the index is read first, joined to the rows by id. */
-      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
-      pInfo->aConstraintUsage[i].omit = 1;
-      sqlite3_str_appendf(pPlan, "%s\"%w_search\" MATCH :m%d", zSep, p->zName,
-                          nArg);
-      search = 1;
-      zSep = " AND ";
-      continue;
-    }
-    if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_CREATED_AT) continue;
-    zColl = sqlite3_vtab_collation(pInfo, i);
-    if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
-
-    if (op == SQLITE_INDEX_CONSTRAINT_LIKE || op == SQLITE_INDEX_CONSTRAINT_GLOB) {
-      char cKind = op == SQLITE_INDEX_CONSTRAINT_LIKE ? 'l' : 'g';
-      if (iCol != MEM_COL_NAMESPACE && iCol != MEM_COL_KEY) continue;
-      /* Only the prefix range is pushed down; SQLite still checks the
-      ** pattern itself (omit stays 0). */
-      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
-      sqlite3_str_appendf(pPlan, "%s%s >= :%cl%d AND %s < :%ch%d", zSep,
-                          columnName(iCol), cKind, nArg, columnName(iCol),
-                          cKind, nArg);
-      if (iCol == MEM_COL_NAMESPACE) nsRange = 1; else otherRange = 1;
-    } else if (zCmp == 0) {
-      continue;
-    } else if (op == SQLITE_INDEX_CONSTRAINT_EQ && sqlite3_vtab_in(pInfo, i, -1)) {
-      sqlite3_vtab_in(pInfo, i, 1);
-      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
-      pInfo->aConstraintUsage[i].omit = 1;
-      sqlite3_str_appendf(pPlan, "%s%s IN (SELECT value FROM json_each(:in%d))",
-                          zSep, columnName(iCol), nArg);
-      /* Several values: never a unique scan (one-pass DELETE/UPDATE
-      ** would stop after the first row). */
-      if (iCol == MEM_COL_NAMESPACE) nsEq = nsIn = 1;
-      if (iCol == MEM_COL_KEY) keyEq = keyIn = 1;
-    } else {
-      pInfo->aConstraintUsage[i].argvIndex = ++nArg;
-      pInfo->aConstraintUsage[i].omit = 1;
-      sqlite3_str_appendf(pPlan, "%s%s %s :a%d", zSep, columnName(iCol), zCmp,
-                          nArg);
-      if (op == SQLITE_INDEX_CONSTRAINT_EQ && iCol == MEM_COL_NAMESPACE) nsEq = 1;
-      else if (op == SQLITE_INDEX_CONSTRAINT_EQ && iCol == MEM_COL_KEY) keyEq = 1;
-      else if (iCol == MEM_COL_NAMESPACE) nsRange = 1;
-      else otherRange = 1;
-    }
-    zSep = " AND ";
-  }
-
-  /* ORDER BY on any of the scalar columns is done by the backing query, so
-  ** SQLite can go on to offer LIMIT/OFFSET. */
-  if (pInfo->nOrderBy > 0) {
-    int ok = 1;
-    for (i = 0; i < pInfo->nOrderBy; i++) {
-      int iCol = pInfo->aOrderBy[i].iColumn;
-      if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_RANK) ok = 0;
-      if (iCol == MEM_COL_RANK && !search) ok = 0;
-    }
-    if (ok) {
-      sqlite3_str_appendall(pPlan, " ORDER BY ");
-      for (i = 0; i < pInfo->nOrderBy; i++) {
-        sqlite3_str_appendf(pPlan, "%s%s%s", i ? ", " : "",
-                            columnName(pInfo->aOrderBy[i].iColumn),
-                            pInfo->aOrderBy[i].desc ? " DESC" : "");
-      }
-      pInfo->orderByConsumed = 1;
-    }
-  }
-  /* LIMIT/OFFSET are offered whenever every WHERE term is on this table,
-  ** consumed or not: apply them only when no row SQLite would still
-  ** filter out, and no order it would still impose, can come after. */
-  for (i = 0; i < pInfo->nConstraint; i++) {
-    int op = pInfo->aConstraint[i].op;
-    if (op == SQLITE_INDEX_CONSTRAINT_LIMIT || op == SQLITE_INDEX_CONSTRAINT_OFFSET) continue;
-    if (!pInfo->aConstraintUsage[i].omit) iLimit = iOffset = -1;
-  }
-  if (pInfo->nOrderBy > 0 && !pInfo->orderByConsumed) iLimit = iOffset = -1;
-  if (iLimit >= 0) {
-    pInfo->aConstraintUsage[iLimit].argvIndex = ++nArg;
-    sqlite3_str_appendf(pPlan, " LIMIT :a%d", nArg);
-  }
-  if (iOffset >= 0) {
-    if (iLimit < 0) sqlite3_str_appendall(pPlan, " LIMIT -1");
-    pInfo->aConstraintUsage[iOffset].argvIndex = ++nArg;
-    pInfo->aConstraintUsage[iOffset].omit = 1; /* or SQLite skips again */
-    sqlite3_str_appendf(pPlan, " OFFSET :a%d", nArg);
-  }
-
-  /* Costs fall with each usable constraint; a (namespace, key) match is a
-  ** unique index seek, a namespace match a range of the index. */
-  if (nsEq && keyEq) {
-    rows = 1;
-    if (!nsIn && !keyIn) pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
-  } else if (nsEq) {
-    rows = 1000;
-  } else if (nsRange) {
-    rows = 100000;
-  } else {
-    rows = 1000000;
-  }
-  /* A MATCH is always cheaper than leaving it to SQLite, which cannot
-  ** evaluate it. */
-  if (search) rows /= 1000;
-  pInfo->estimatedCost = rows + 10;
-  if (keyEq && !nsEq) rows /= 100;
-  if (otherRange) rows /= 4;
-  pInfo->estimatedRows = (sqlite3_int64)(rows < 1 ? 1 : rows);
-
-  pInfo->idxNum = (int)(pInfo->colUsed & PLAN_COLUMNS) | (search ? PLAN_SEARCH : 0);
-  if (sqlite3_str_errcode(pPlan) != SQLITE_OK) {
-    sqlite3_free(sqlite3_str_finish(pPlan));
-    return SQLITE_NOMEM;
-  }
-  /* An empty plan (a full scan) still needs a string: finish gives NULL. */
-  if (sqlite3_str_length(pPlan) == 0) sqlite3_str_appendall(pPlan, "SCAN");
-  pInfo->idxStr = sqlite3_str_finish(pPlan);
-  if (pInfo->idxStr == 0) return SQLITE_NOMEM;
-  pInfo->needToFreeIdxStr = 1;
-  return SQLITE_OK;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Reading.                                                               */
-
-/* The backing SELECT of a plan; columns in the order of SEL_*. */
-static char *readSql(MemVtab *p, int idxNum, const char *zPlan) {
-  char *zFrom, *zSql;
-#define COLUMN_IF_USED(COL, NAME) ((idxNum & (1 << (COL))) ? NAME : "NULL")
-  if (idxNum & PLAN_SEARCH) {
-    zFrom = sqlite3_mprintf(
-        "\"%w\".\"%w_search\" JOIN \"%w\".\"%w_data\" AS d "
-        "ON d.id = \"%w_search\".rowid",
-        p->zSchema, p->zName, p->zSchema, p->zName, p->zName);
-  } else {
-    zFrom = sqlite3_mprintf("\"%w\".\"%w_data\" AS d", p->zSchema, p->zName);
-  }
-  if (zFrom == 0) return 0;
-  zSql = sqlite3_mprintf(
-      "SELECT d.id, %s, %s, %s, %s, %s, %s FROM %s %s",
-      COLUMN_IF_USED(MEM_COL_NAMESPACE, "d.namespace"),
-      COLUMN_IF_USED(MEM_COL_KEY, "d.key"), COLUMN_IF_USED(MEM_COL_VALUE, "d.value"),
-      COLUMN_IF_USED(MEM_COL_UPDATED_AT, "d.updated_at"),
-      COLUMN_IF_USED(MEM_COL_CREATED_AT, "d.created_at"),
-      (idxNum & PLAN_SEARCH) && (idxNum & (1 << MEM_COL_RANK)) ? "rank" : "NULL",
-      zFrom, strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
-#undef COLUMN_IF_USED
-  sqlite3_free(zFrom);
-  return zSql;
-}
+/* Reading: the cursor (the plan is memory_local_plan.c's).               */
 
 /* A prepared statement for the plan: the cached one when no cursor holds
 ** it, else a fresh one, cached in a free slot when there is one. *ppSlot is
@@ -658,7 +318,7 @@ static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
       inCache = 1; /* held by another cursor (a self-join): use a fresh one */
     }
   }
-  zSql = readSql(p, idxNum, zPlan);
+  zSql = memLocalReadSql(p, idxNum, zPlan);
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, 0);
   sqlite3_free(zSql);
@@ -680,130 +340,6 @@ static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
   slot->inUse = 1;
   *ppSlot = slot;
   return SQLITE_OK;
-}
-
-/* Append v as a JSON string (its text form) to pOut. */
-static void appendJsonString(sqlite3_str *pOut, sqlite3_value *v) {
-  const unsigned char *z = sqlite3_value_text(v);
-  int n = sqlite3_value_bytes(v), i;
-  sqlite3_str_appendchar(pOut, 1, '"');
-  for (i = 0; i < n; i++) {
-    unsigned char c = z[i];
-    if (c == '"' || c == '\\') {
-      sqlite3_str_appendchar(pOut, 1, '\\');
-      sqlite3_str_appendchar(pOut, 1, (char)c);
-    } else if (c < 0x20) {
-      sqlite3_str_appendf(pOut, "\\u%04x", c);
-    } else {
-      sqlite3_str_appendchar(pOut, 1, (char)c);
-    }
-  }
-  sqlite3_str_appendchar(pOut, 1, '"');
-}
-
-/* Bind an IN list, consumed whole, as a JSON array that json_each() gives
-** back with the values' own types, so that IN compares exactly as = does:
-** integers as JSON integers, reals with 17 significant digits (enough to
-** come back as the same double), text as strings. NULL and BLOB values are
-** left out: neither equals anything a memory table stores (names are
-** text, times are reals), as in a plain table. */
-static int bindInList(sqlite3_stmt *pStmt, int iParam, sqlite3_value *pList) {
-  sqlite3_str *pOut = sqlite3_str_new(0);
-  sqlite3_value *v = 0;
-  int rc, first = 1;
-  char *zJson;
-  sqlite3_str_appendchar(pOut, 1, '[');
-  for (rc = sqlite3_vtab_in_first(pList, &v); rc == SQLITE_OK && v;
-       rc = sqlite3_vtab_in_next(pList, &v)) {
-    int t = sqlite3_value_type(v);
-    if (t == SQLITE_NULL || t == SQLITE_BLOB) continue; /* never equal */
-    if (!first) sqlite3_str_appendchar(pOut, 1, ',');
-    if (t == SQLITE_INTEGER) {
-      sqlite3_str_appendf(pOut, "%lld", sqlite3_value_int64(v));
-    } else if (t == SQLITE_FLOAT) {
-      double r = sqlite3_value_double(v);
-      if (r != r) {
-        sqlite3_str_appendall(pOut, "null"); /* NaN: never equal */
-      } else if (r > 1.7976931348623157e308 || r < -1.7976931348623157e308) {
-        sqlite3_str_appendall(pOut, r > 0 ? "9e999" : "-9e999");
-      } else {
-        sqlite3_str_appendf(pOut, "%!.17g", r);
-      }
-    } else {
-      appendJsonString(pOut, v);
-    }
-    first = 0;
-  }
-  sqlite3_str_appendchar(pOut, 1, ']');
-  zJson = sqlite3_str_finish(pOut);
-  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-    sqlite3_free(zJson);
-    return rc;
-  }
-  if (zJson == 0) return SQLITE_NOMEM;
-  return sqlite3_bind_text(pStmt, iParam, zJson, -1, sqlite3_free);
-}
-
-/* Bind the bounds of the literal prefix of a LIKE ('l') or GLOB ('g')
-** pattern: every match lies in [lo, hi). Names are ASCII below 0x7f, so
-** "\x7f" bounds them all from above. LIKE folds ASCII case: the range runs
-** from the all-upper to past the all-lower form of the prefix. */
-static int bindPatternBound(sqlite3_stmt *pStmt, int iParam, sqlite3_value *v,
-                            char cKind, int isUpper) {
-  const unsigned char *z = sqlite3_value_text(v);
-  int n = sqlite3_value_bytes(v), i;
-  char zBuf[MEM_KEY_MAX + 2];
-  int nPrefix = 0;
-  if (z == 0) return sqlite3_bind_null(pStmt, iParam);
-  for (i = 0; i < n && nPrefix <= MEM_KEY_MAX; i++) {
-    unsigned char c = z[i];
-    if (cKind == 'l' && (c == '%' || c == '_')) break;
-    if (cKind == 'g' && (c == '*' || c == '?' || c == '[')) break;
-    if (c >= 0x7f || c < 0x20) {
-      /* No valid name holds this byte: an empty range. */
-      return sqlite3_bind_text(pStmt, iParam, "\x7f", 1, SQLITE_STATIC);
-    }
-    if (cKind == 'l' && c >= 'a' && c <= 'z' && !isUpper) c -= 32;
-    if (cKind == 'l' && c >= 'A' && c <= 'Z' && isUpper) c += 32;
-    zBuf[nPrefix++] = (char)c;
-  }
-  if (!isUpper) return sqlite3_bind_text(pStmt, iParam, zBuf, nPrefix, SQLITE_TRANSIENT);
-  if (nPrefix == 0 || nPrefix > MEM_KEY_MAX) {
-    return sqlite3_bind_text(pStmt, iParam, "\x7f", 1, SQLITE_STATIC);
-  }
-  zBuf[nPrefix - 1]++; /* below 0x7f, so this stays a valid byte */
-  return sqlite3_bind_text(pStmt, iParam, zBuf, nPrefix, SQLITE_TRANSIENT);
-}
-
-static int bindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv) {
-  int i, n = sqlite3_bind_parameter_count(pStmt), rc = SQLITE_OK;
-  for (i = 1; i <= n && rc == SQLITE_OK; i++) {
-    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
-    int iArg;
-    if (zName == 0 || zName[0] != ':') return SQLITE_ERROR;
-    zName++;
-    if (zName[0] == 'a') {
-      iArg = atoi(zName + 1);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = sqlite3_bind_value(pStmt, i, argv[iArg - 1]);
-    } else if (zName[0] == 'i' && zName[1] == 'n') {
-      iArg = atoi(zName + 2);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = bindInList(pStmt, i, argv[iArg - 1]);
-    } else if ((zName[0] == 'l' || zName[0] == 'g') &&
-               (zName[1] == 'l' || zName[1] == 'h')) {
-      iArg = atoi(zName + 2);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = bindPatternBound(pStmt, i, argv[iArg - 1], zName[0], zName[1] == 'h');
-    } else if (zName[0] == 'm') {
-      iArg = atoi(zName + 1);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = sqlite3_bind_value(pStmt, i, argv[iArg - 1]);
-    } else {
-      return SQLITE_ERROR;
-    }
-  }
-  return rc;
 }
 
 static int localOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
@@ -864,19 +400,6 @@ static int localNext(sqlite3_vtab_cursor *pCur) {
   return rc;
 }
 
-/* The MATCH query of a search plan, kept for error messages. */
-static char *searchQuery(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv) {
-  int i, n = sqlite3_bind_parameter_count(pStmt);
-  for (i = 1; i <= n; i++) {
-    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
-    int iArg = zName && zName[1] == 'm' ? atoi(zName + 2) : 0;
-    if (iArg >= 1 && iArg <= argc) {
-      return sqlite3_mprintf("%s", sqlite3_value_text(argv[iArg - 1]));
-    }
-  }
-  return 0;
-}
-
 static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
                        const char *idxStr, int argc, sqlite3_value **argv) {
   LocalCursor *c = (LocalCursor *)pCur;
@@ -893,9 +416,9 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     return SQLITE_ERROR;
   }
   rc = planStatement(p, idxNum, idxStr, &c->pStmt, &c->pSlot);
-  if (rc == SQLITE_OK) rc = bindPlan(c->pStmt, argc, argv);
+  if (rc == SQLITE_OK) rc = memLocalBindPlan(c->pStmt, argc, argv);
   if (rc == SQLITE_OK && (idxNum & PLAN_SEARCH)) {
-    c->zQuery = searchQuery(c->pStmt, argc, argv);
+    c->zQuery = memLocalSearchQuery(c->pStmt, argc, argv);
   }
   if (rc != SQLITE_OK) {
     memSetError(pCur->pVtab, "memory: cannot read '%s': %s", p->zName,
@@ -913,6 +436,16 @@ static int localEof(sqlite3_vtab_cursor *pCur) {
 static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   LocalCursor *c = (LocalCursor *)pCur;
   int iSel;
+  if (i == MEM_COL_COMMAND) {
+    /* Reads as NULL; carries the row's id to memory_match() below, which
+    ** SQLite calls for a MATCH it could not hand to xBestIndex (in an OR). */
+    MemMatchRow *pRow = sqlite3_malloc(sizeof(*pRow));
+    if (pRow == 0) return SQLITE_NOMEM;
+    pRow->p = (MemVtab *)pCur->pVtab;
+    pRow->id = sqlite3_column_int64(c->pStmt, SEL_ID);
+    sqlite3_result_pointer(ctx, pRow, MEM_MATCH_ROW, sqlite3_free);
+    return SQLITE_OK;
+  }
   switch (i) {
     case MEM_COL_NAMESPACE: iSel = SEL_NAMESPACE; break;
     case MEM_COL_KEY: iSel = SEL_KEY; break;
@@ -936,511 +469,7 @@ static int localRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Writing.                                                               */
-
-static const char *const azWriteSql[W_COUNT] = {
-    /* W_INSERT */
-    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* W_INSERT_REPLACE: created_at survives unless given (?6) */
-    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
-    "UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
-    "created_at = CASE WHEN ?6 THEN excluded.created_at ELSE created_at END",
-    /* W_INSERT_IGNORE */
-    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
-    "NOTHING",
-    /* W_UPDATE: NULL value/created_at mean "unchanged" */
-    "UPDATE \"%w\".\"%w_data\" SET namespace = ?1, key = ?2, "
-    "value = coalesce(?3, value), updated_at = ?4, "
-    "created_at = coalesce(?5, created_at) WHERE id = ?6",
-    /* W_DELETE */
-    "DELETE FROM \"%w\".\"%w_data\" WHERE id = ?1",
-    /* W_TAKE_OVER: entry ?6 takes the value (given ?3, else entry ?7's),
-    ** updated_at ?4 and created_at (given ?5, else entry ?7's) */
-    "UPDATE \"%w\".\"%w_data\" SET "
-    "value = coalesce(?3, (SELECT value FROM \"%w\".\"%w_data\" WHERE id = ?7)), "
-    "updated_at = ?4, created_at = coalesce(?5, (SELECT created_at FROM "
-    "\"%w\".\"%w_data\" WHERE id = ?7)) WHERE id = ?6",
-    /* W_FIND */
-    "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2",
-};
-
-static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
-  LocalState *s = p->pState;
-  if (s->aWrite[i] == 0) {
-    char *zSql = sqlite3_mprintf(azWriteSql[i], p->zSchema, p->zName,
-                                 p->zSchema, p->zName, p->zSchema, p->zName);
-    int rc;
-    if (zSql == 0) return SQLITE_NOMEM;
-    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
-                            &s->aWrite[i], 0);
-    sqlite3_free(zSql);
-    if (rc != SQLITE_OK) return rc;
-  }
-  *ppStmt = s->aWrite[i];
-  return SQLITE_OK;
-}
-
-/* Step a statement of the write path to its end (the last row's first
-** column in *pRowid); on error copy the real message (a quota trigger's,
-** say) into the vtab, where the user will see it. */
-static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid) {
-  int rc;
-  while ((rc = sqlite3_step(pStmt)) == SQLITE_ROW) {
-    if (pRowid) *pRowid = sqlite3_column_int64(pStmt, 0);
-  }
-  rc = sqlite3_reset(pStmt);
-  sqlite3_clear_bindings(pStmt);
-  if (rc != SQLITE_OK) {
-    const char *zMsg = sqlite3_errmsg(p->db);
-    if (strncmp(zMsg, "memory: ", 8) == 0) {
-      memSetError(&p->base, "%s", zMsg);
-    } else {
-      memSetError(&p->base, "memory: cannot write to '%s': %s", p->zName, zMsg);
-    }
-    /* Under OR IGNORE, SQLite drops a row whose xUpdate reports any
-    ** constraint error. Duplicates never get here (ON CONFLICT DO NOTHING),
-    ** so this is a quota: report it rather than lose the row silently. */
-    if ((rc & 0xff) == SQLITE_CONSTRAINT &&
-        sqlite3_vtab_on_conflict(p->db) == SQLITE_IGNORE) {
-      rc = SQLITE_ERROR;
-    }
-  }
-  return rc;
-}
-
-static const char *const azSearchSql[S_COUNT] = {
-    /* S_TEXT_ID */
-    "SELECT {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
-    /* S_FORGET */
-    "INSERT INTO \"{S}\".\"{T}_search\"(\"{T}_search\", rowid, text) "
-    "VALUES ('delete', ?1, ?2)",
-    /* S_INDEX_ID */
-    "INSERT INTO \"{S}\".\"{T}_search\"(rowid, text) "
-    "SELECT id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
-    /* S_INDEX_KEY */
-    "INSERT INTO \"{S}\".\"{T}_search\"(rowid, text) "
-    "SELECT id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d "
-    "WHERE namespace = ?1 AND key = ?2",
-};
-
-static int searchStmt(MemVtab *p, int which, sqlite3_stmt **ppStmt) {
-  LocalState *s = p->pState;
-  if (s->aSearch[which] == 0) {
-    char *zSql = expandTemplate(azSearchSql[which], p, p->zName);
-    int rc;
-    if (zSql == 0) return SQLITE_NOMEM;
-    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
-                            &s->aSearch[which], 0);
-    sqlite3_free(zSql);
-    if (rc != SQLITE_OK) return rc;
-  }
-  *ppStmt = s->aSearch[which];
-  return SQLITE_OK;
-}
-
-/* The index's text of one entry, read before a write changes the entry. A
-** contentless FTS5 index forgets a row only when told its old text, and
-** reading it first lets the write that may fail (a quota) come before any
-** other write: SQLite opens no statement journal for a one-row write, so
-** whatever was written before a failure would stay. */
-typedef struct OldText {
-  sqlite3_int64 id; /* 0: none */
-  char *z;
-  int n;
-} OldText;
-
-static int searchRead(MemVtab *p, sqlite3_int64 id, OldText *pOld) {
-  sqlite3_stmt *pStmt;
-  int rc;
-  pOld->id = 0;
-  pOld->z = 0;
-  if (!p->settings.search || id == 0) return SQLITE_OK;
-  rc = searchStmt(p, S_TEXT_ID, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, id);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    pOld->n = sqlite3_column_bytes(pStmt, 0);
-    pOld->z = sqlite3_malloc(pOld->n + 1);
-    if (pOld->z) {
-      memcpy(pOld->z, sqlite3_column_text(pStmt, 0), pOld->n);
-      pOld->z[pOld->n] = 0;
-      pOld->id = id;
-    }
-  }
-  rc = sqlite3_reset(pStmt);
-  if (rc == SQLITE_OK && pOld->id == 0 && pOld->n > 0) rc = SQLITE_NOMEM;
-  return rc;
-}
-
-/* After the write: the old text leaves the index (and is freed). */
-static int searchForget(MemVtab *p, OldText *pOld) {
-  sqlite3_stmt *pStmt;
-  int rc = SQLITE_OK;
-  if (pOld->id != 0) {
-    rc = searchStmt(p, S_FORGET, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pStmt, 1, pOld->id);
-      sqlite3_bind_text(pStmt, 2, pOld->z, pOld->n, SQLITE_STATIC);
-      rc = stepToEnd(p, pStmt, 0);
-    }
-  }
-  sqlite3_free(pOld->z);
-  pOld->z = 0;
-  pOld->id = 0;
-  return rc;
-}
-
-/* After the write: entry iRowid's (or (ns, key)'s) new text joins it. */
-static int searchIndex(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value *ns,
-                       sqlite3_value *key) {
-  sqlite3_stmt *pStmt;
-  int rc;
-  if (!p->settings.search) return SQLITE_OK;
-  rc = searchStmt(p, ns ? S_INDEX_KEY : S_INDEX_ID, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  if (ns) {
-    sqlite3_bind_value(pStmt, 1, ns);
-    sqlite3_bind_value(pStmt, 2, key);
-  } else {
-    sqlite3_bind_int64(pStmt, 1, iRowid);
-  }
-  return stepToEnd(p, pStmt, 0);
-}
-
-/* The rowid of (namespace, key) in *pRowid, or 0 when there is none. */
-static int findRow(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
-                   sqlite3_int64 *pRowid) {
-  sqlite3_stmt *pStmt;
-  int rc = writeStmt(p, W_FIND, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_value(pStmt, 1, ns);
-  sqlite3_bind_value(pStmt, 2, key);
-  *pRowid = 0;
-  return stepToEnd(p, pStmt, pRowid);
-}
-
-static int duplicateError(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
-                          const char *zVerb) {
-  memSetError(&p->base,
-              "memory: %s/%s already exists; %s",
-              sqlite3_value_text(ns), sqlite3_value_text(key), zVerb);
-  return SQLITE_CONSTRAINT;
-}
-
-static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) {
-  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
-  sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
-  int conflict = sqlite3_vtab_on_conflict(p->db);
-  int which = conflict == SQLITE_REPLACE  ? W_INSERT_REPLACE
-              : conflict == SQLITE_IGNORE ? W_INSERT_IGNORE
-                                          : W_INSERT;
-  double now = memNow();
-  sqlite3_stmt *pStmt;
-  sqlite3_int64 iOld = 0;
-  OldText old = {0, 0, 0};
-  int rc;
-  /* With search on, the entry this may replace (or keep) is looked up
-  ** first, and its old text read, before anything is written. */
-  if (p->settings.search && which != W_INSERT) {
-    rc = findRow(p, ns, key, &iOld);
-    if (rc == SQLITE_OK && which == W_INSERT_REPLACE) rc = searchRead(p, iOld, &old);
-    if (rc != SQLITE_OK) return rc;
-  }
-  rc = writeStmt(p, which, &pStmt);
-  if (rc != SQLITE_OK) {
-    sqlite3_free(old.z);
-    return rc;
-  }
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_value(pStmt, 1, ns);
-  sqlite3_bind_value(pStmt, 2, key);
-  /* STATIC: argv outlives the step, and stepToEnd() clears the bindings. */
-  sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(aCol[MEM_COL_VALUE]),
-                    sqlite3_value_bytes(aCol[MEM_COL_VALUE]), SQLITE_STATIC);
-  /* Times given explicitly (an import) are kept; else now. */
-  if (sqlite3_value_type(upd) != SQLITE_NULL) {
-    sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
-  } else {
-    sqlite3_bind_double(pStmt, 4, now);
-  }
-  if (sqlite3_value_type(cre) != SQLITE_NULL) {
-    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
-  } else if (sqlite3_value_type(upd) != SQLITE_NULL) {
-    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(upd));
-  } else {
-    sqlite3_bind_double(pStmt, 5, now);
-  }
-  if (which == W_INSERT_REPLACE) {
-    sqlite3_bind_int(pStmt, 6, sqlite3_value_type(cre) != SQLITE_NULL);
-  }
-  /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
-  ** build a temporary table for every row. */
-  rc = stepToEnd(p, pStmt, 0);
-  if (rc == SQLITE_OK) {
-    *pRowid = sqlite3_last_insert_rowid(p->db);
-    /* Then the index: the replaced text out, the new one in (OR IGNORE:
-    ** only a row that was really inserted). */
-    rc = searchForget(p, &old);
-    if (rc == SQLITE_OK && which == W_INSERT) {
-      rc = searchIndex(p, *pRowid, 0, 0);
-    } else if (rc == SQLITE_OK && (which == W_INSERT_REPLACE || iOld == 0)) {
-      rc = searchIndex(p, 0, ns, key);
-    }
-  }
-  sqlite3_free(old.z);
-  if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
-      sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
-    return duplicateError(p, ns, key,
-                          "use INSERT OR REPLACE to overwrite it or INSERT OR "
-                          "IGNORE to keep it");
-  }
-  return rc;
-}
-
-/* Bind the value and times of an UPDATE (argv's columns) to pStmt's ?3
-** (value; unbound, NULL, when unchanged), ?4 (updated_at: given, else now)
-** and ?5 (created_at; unbound when not given). */
-static void bindUpdate(sqlite3_stmt *pStmt, sqlite3_value **aCol) {
-  sqlite3_value *val = aCol[MEM_COL_VALUE];
-  sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
-  if (!sqlite3_value_nochange(val)) {
-    sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(val),
-                      sqlite3_value_bytes(val), SQLITE_STATIC);
-  }
-  if (!sqlite3_value_nochange(upd) && sqlite3_value_type(upd) != SQLITE_NULL) {
-    sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
-  } else {
-    sqlite3_bind_double(pStmt, 4, memNow());
-  }
-  if (!sqlite3_value_nochange(cre) && sqlite3_value_type(cre) != SQLITE_NULL) {
-    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
-  }
-}
-
-/* UPDATE OR REPLACE moving entry iRowid onto entry iOther: iOther takes the
-** moved entry's value and times, then iRowid is deleted. The one write that
-** can fail (a quota, in the UPDATE's trigger) comes first, so a failure
-** leaves everything as it was even without a statement journal (SQLite
-** opens none for a one-row write inside a transaction). The totals end as
-** a delete and a move would leave them; the namespace is checked only for
-** the growth it really gets. */
-static int takeOver(MemVtab *p, sqlite3_int64 iRowid, sqlite3_int64 iOther,
-                    sqlite3_value **aCol) {
-  OldText oldOther = {0, 0, 0}, oldMoved = {0, 0, 0};
-  sqlite3_stmt *pStmt;
-  int rc = searchRead(p, iOther, &oldOther);
-  if (rc == SQLITE_OK) rc = searchRead(p, iRowid, &oldMoved);
-  if (rc == SQLITE_OK) rc = writeStmt(p, W_TAKE_OVER, &pStmt);
-  if (rc == SQLITE_OK) {
-    bindUpdate(pStmt, aCol);
-    sqlite3_bind_int64(pStmt, 6, iOther);
-    sqlite3_bind_int64(pStmt, 7, iRowid);
-    rc = stepToEnd(p, pStmt, 0);
-  }
-  if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iRowid);
-    rc = stepToEnd(p, pStmt, 0);
-  }
-  if (rc == SQLITE_OK) rc = searchForget(p, &oldOther);
-  if (rc == SQLITE_OK) rc = searchForget(p, &oldMoved);
-  if (rc == SQLITE_OK) rc = searchIndex(p, iOther, 0, 0);
-  sqlite3_free(oldOther.z);
-  sqlite3_free(oldMoved.z);
-  return rc;
-}
-
-static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol) {
-  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
-  int conflict = sqlite3_vtab_on_conflict(p->db);
-  int newValue = !sqlite3_value_nochange(aCol[MEM_COL_VALUE]);
-  sqlite3_int64 iOther = 0;
-  OldText old = {0, 0, 0};
-  sqlite3_stmt *pStmt;
-  int rc;
-
-  /* Moving onto an existing entry: REPLACE overwrites it (takeOver), IGNORE
-  ** keeps both as they are, anything else is a constraint error. */
-  rc = findRow(p, ns, key, &iOther);
-  if (rc != SQLITE_OK) return rc;
-  if (iOther != 0 && iOther != iRowid) {
-    if (conflict == SQLITE_IGNORE) return SQLITE_OK;
-    if (conflict != SQLITE_REPLACE) {
-      return duplicateError(p, ns, key,
-                            "UPDATE OR REPLACE overwrites it, or DELETE it first");
-    }
-    return takeOver(p, iRowid, iOther, aCol);
-  }
-
-  /* A new value replaces the old text in the index; a move alone keeps
-  ** the id and the text. */
-  if (newValue) rc = searchRead(p, iRowid, &old);
-  if (rc == SQLITE_OK) rc = writeStmt(p, W_UPDATE, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_value(pStmt, 1, ns);
-    sqlite3_bind_value(pStmt, 2, key);
-    bindUpdate(pStmt, aCol);
-    sqlite3_bind_int64(pStmt, 6, iRowid);
-    rc = stepToEnd(p, pStmt, 0);
-  }
-  if (rc == SQLITE_OK && newValue) {
-    rc = searchForget(p, &old);
-    if (rc == SQLITE_OK) rc = searchIndex(p, iRowid, 0, 0);
-  }
-  sqlite3_free(old.z);
-  return rc;
-}
-
-/* The quota triggers can be dropped by plain SQL outside defensive mode,
-** and then quotas would stop without a word. Before a write: if the schema
-** changed since the triggers were last seen, look again, and refuse to
-** write until they are back. One PRAGMA per write otherwise. */
-static int triggersIntact(MemVtab *p) {
-  LocalState *s = p->pState;
-  int rc = SQLITE_OK, version = 0, n = 0;
-  if (s->pSchemaVersion == 0) {
-    char *zSql = sqlite3_mprintf("PRAGMA \"%w\".schema_version", p->zSchema);
-    if (zSql == 0) return SQLITE_NOMEM;
-    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
-                            &s->pSchemaVersion, 0);
-    sqlite3_free(zSql);
-    if (rc != SQLITE_OK) return rc;
-  }
-  if (sqlite3_step(s->pSchemaVersion) == SQLITE_ROW) {
-    version = sqlite3_column_int(s->pSchemaVersion, 0);
-  }
-  rc = sqlite3_reset(s->pSchemaVersion);
-  if (rc != SQLITE_OK || (version == s->iCheckedVersion && version != 0)) return rc;
-  if (s->pTriggers == 0) {
-    char *zSql = sqlite3_mprintf(
-        "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'trigger' AND "
-        "tbl_name = '%q_data' AND name IN ('%q_quota_insert', "
-        "'%q_quota_update', '%q_quota_delete')",
-        p->zSchema, p->zName, p->zName, p->zName, p->zName);
-    if (zSql == 0) return SQLITE_NOMEM;
-    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
-                            &s->pTriggers, 0);
-    sqlite3_free(zSql);
-    if (rc != SQLITE_OK) return rc;
-  }
-  if (sqlite3_step(s->pTriggers) == SQLITE_ROW) n = sqlite3_column_int(s->pTriggers, 0);
-  rc = sqlite3_reset(s->pTriggers);
-  if (rc != SQLITE_OK) return rc;
-  if (n != 3) {
-    memSetError(&p->base,
-                "memory: a quota trigger of table '%s' is missing (dropped by "
-                "plain SQL?), so its quotas would not hold; writes are refused "
-                "until it is repaired: INSERT INTO \"%w\"(\"%w\") VALUES "
-                "('rebuild')",
-                p->zName, p->zName, p->zName);
-    return SQLITE_ERROR;
-  }
-  s->iCheckedVersion = version;
-  return SQLITE_OK;
-}
-
-static int localUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
-                       sqlite3_int64 *pRowid) {
-  MemVtab *p = (MemVtab *)pVtab;
-  sqlite3_stmt *pStmt;
-  char *zErr;
-  int rc;
-
-  rc = triggersIntact(p);
-  if (rc != SQLITE_OK) return rc;
-  if (argc == 1) { /* DELETE */
-    OldText old = {0, 0, 0};
-    rc = searchRead(p, sqlite3_value_int64(argv[0]), &old);
-    if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_value(pStmt, 1, argv[0]);
-      rc = stepToEnd(p, pStmt, 0);
-    }
-    if (rc == SQLITE_OK) rc = searchForget(p, &old);
-    sqlite3_free(old.z);
-    return rc;
-  }
-
-  /* Every check happens before anything is written. */
-  zErr = memCheckRow(&p->settings, argv[2 + MEM_COL_NAMESPACE],
-                     argv[2 + MEM_COL_KEY],
-                     sqlite3_value_nochange(argv[2 + MEM_COL_VALUE])
-                         ? 0
-                         : argv[2 + MEM_COL_VALUE]);
-  if (zErr) {
-    sqlite3_free(pVtab->zErrMsg);
-    pVtab->zErrMsg = zErr;
-    return SQLITE_ERROR; /* bad input, not a conflict OR IGNORE may skip */
-  }
-  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    return localInsert(p, argv + 2, pRowid);
-  }
-  if (sqlite3_value_type(argv[1]) != SQLITE_NULL &&
-      sqlite3_value_int64(argv[1]) != sqlite3_value_int64(argv[0])) {
-    memSetError(pVtab, "memory: the rowid of an entry cannot be changed; "
-                       "change its namespace or key instead");
-    return SQLITE_ERROR;
-  }
-  return localUpdateRow(p, sqlite3_value_int64(argv[0]), argv + 2);
-}
-
-/* memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT, GREW, TABLE): called by
-** the quota triggers (sql/ext/local_triggers.sql) with a namespace's total
-** after a write. Returns NEW_TOTAL; fails with a constraint error naming
-** the quota, the namespace and the limit, and saying how to raise it on
-** TABLE, if the total is over a non-zero limit and the write made it grow
-** (GREW). */
-static void quotaFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  sqlite3_int64 total = sqlite3_value_int64(argv[2]);
-  sqlite3_int64 limit = sqlite3_value_int64(argv[3]);
-  const char *zQuota, *zNs, *zTable;
-  char *zMsg;
-  /* Triggers of format 1 (0.1.0), still in use until the table is
-  ** upgraded, pass no TABLE and maybe no GREW. */
-  if (limit <= 0 || total <= limit || (argc > 4 && !sqlite3_value_int(argv[4]))) {
-    sqlite3_result_int64(ctx, total);
-    return;
-  }
-  zQuota = (const char *)sqlite3_value_text(argv[0]);
-  zNs = (const char *)sqlite3_value_text(argv[1]);
-  zTable = argc > 5 ? (const char *)sqlite3_value_text(argv[5]) : "<table>";
-  if (zQuota && strcmp(zQuota, "max_writes_per_day") == 0) {
-    zMsg = sqlite3_mprintf(
-        "memory: quota max_writes_per_day exceeded for namespace '%s': at most "
-        "%lld write%s per UTC day; wait for the next UTC day, or raise the "
-        "limit: INSERT INTO \"%w\"(\"%w\", value) VALUES "
-        "('max_writes_per_day', <n>) (0 = no limit)",
-        zNs, limit, limit == 1 ? "" : "s", zTable, zTable);
-  } else {
-    zMsg = sqlite3_mprintf(
-        "memory: quota max_namespace_bytes exceeded for namespace '%s': at most "
-        "%lld bytes of values; delete or shorten entries, or raise the limit: "
-        "INSERT INTO \"%w\"(\"%w\", value) VALUES ('max_namespace_bytes', "
-        "<n>) (0 = no limit)",
-        zNs, limit, zTable, zTable);
-  }
-  if (zMsg == 0) {
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  sqlite3_result_error(ctx, zMsg, -1);
-  sqlite3_result_error_code(ctx, SQLITE_CONSTRAINT);
-  sqlite3_free(zMsg);
-}
-
-int memRegisterLocalFunctions(sqlite3 *db) {
-  /* Not SQLITE_DIRECTONLY: the triggers call it. Harmless from anywhere:
-  ** it computes nothing but a comparison. */
-  int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
-  int rc = SQLITE_OK, nArg;
-  for (nArg = 4; nArg <= 6 && rc == SQLITE_OK; nArg++) {
-    rc = sqlite3_create_function(db, "memory_quota", nArg, flags, 0, quotaFunc, 0, 0);
-  }
-  return rc;
-}
+/* The backend (its writes are memory_local_write.c's).                   */
 
 /* Every object "<name>_<suffix>" a local table may have: its tables, view
 ** and triggers, and those of the FTS5 index. */
@@ -1457,7 +486,7 @@ const MemBackend memLocalBackend = {
     .xDisconnect = localDisconnect,
     .xDestroy = localDestroy,
     .xRename = localRename,
-    .xBestIndex = localBestIndex,
+    .xBestIndex = memLocalBestIndex,
     .xOpen = localOpen,
     .xClose = localClose,
     .xFilter = localFilter,
@@ -1465,7 +494,60 @@ const MemBackend memLocalBackend = {
     .xEof = localEof,
     .xColumn = localColumn,
     .xRowid = localRowid,
-    .xUpdate = localUpdate,
+    .xUpdate = memLocalUpdate,
     .xCommand = localCommand,
     .xSettingsChanged = localSettingsChanged,
 };
+
+/* `t MATCH q` evaluated row by row: SQLite calls this (through the module's
+** xFindFunction) for a MATCH it could not give to xBestIndex, such as one
+** inside an OR. argv[0] is the query, argv[1] the command column, which
+** carries the row (localColumn). One FTS5 lookup of that row's id. */
+void memLocalMatchFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  MemMatchRow *pRow = sqlite3_value_pointer(argv[1], MEM_MATCH_ROW);
+  sqlite3_stmt *pStmt = 0;
+  char *zSql;
+  int rc, found;
+  (void)argc;
+  if (pRow == 0) {
+    sqlite3_result_error(ctx, "memory: MATCH needs a memory table's own "
+                              "column on its left: WHERE mem MATCH '...'", -1);
+    return;
+  }
+  if (!pRow->p->settings.search) {
+    char *zErr = sqlite3_mprintf(
+        "memory: table '%s' has no search index; turn it on with INSERT INTO "
+        "%s(%s, value) VALUES ('search', 'on')",
+        pRow->p->zName, pRow->p->zName, pRow->p->zName);
+    sqlite3_result_error(ctx, zErr ? zErr : "memory: out of memory", -1);
+    sqlite3_free(zErr);
+    return;
+  }
+  zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w_search\" WHERE \"%w_search\" "
+                         "MATCH ?1 AND rowid = ?2",
+                         pRow->p->zSchema, pRow->p->zName, pRow->p->zName);
+  if (zSql == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  rc = sqlite3_prepare_v2(pRow->p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_value(pStmt, 1, argv[0]);
+    sqlite3_bind_int64(pStmt, 2, pRow->id);
+    found = sqlite3_step(pStmt) == SQLITE_ROW;
+    rc = sqlite3_reset(pStmt);
+  }
+  if (rc != SQLITE_OK) {
+    char *zErr = sqlite3_mprintf(
+        "memory: search query '%s' is not valid FTS5 syntax (%s); put words in "
+        "double quotes to search for them as they are, e.g. MATCH '\"user-42\" "
+        "AND refund'",
+        sqlite3_value_text(argv[0]), sqlite3_errmsg(pRow->p->db));
+    sqlite3_result_error(ctx, zErr ? zErr : "memory: out of memory", -1);
+    sqlite3_free(zErr);
+  } else {
+    sqlite3_result_int(ctx, found);
+  }
+  sqlite3_finalize(pStmt);
+}

@@ -27,18 +27,35 @@ static const MemBackend *backendFor(const MemSettings *s) {
   return s->isRemote ? &memRemoteBackend : &memLocalBackend;
 }
 
+/* Is any statement of the connection running? */
+static int statementsRunning(sqlite3 *db) {
+  sqlite3_stmt *pStmt;
+  for (pStmt = sqlite3_next_stmt(db, 0); pStmt; pStmt = sqlite3_next_stmt(db, pStmt)) {
+    if (sqlite3_stmt_busy(pStmt)) return 1;
+  }
+  return 0;
+}
+
 /* A table written in an older on-disk format is brought up to
-** MEM_FORMAT_CURRENT when a connection opens it, in a savepoint of its own
-** (inside the caller's transaction, if any). When that cannot happen now (a
-** read-only file, another connection writing, a write statement running)
-** the table keeps working in its old format, which the backends still
-** read and write, and the upgrade is tried again at the next open. */
+** MEM_FORMAT_CURRENT when a connection opens it: in a transaction of its
+** own (BEGIN EXCLUSIVE ... COMMIT), or in a savepoint of the caller's. When
+** that cannot happen now (a read-only file, another connection holding a
+** lock, a statement of this connection running, which a COMMIT or
+** ROLLBACK here would disturb) the table keeps working in its old format,
+** which the backends still read and write, and the upgrade is tried again
+** at the next open. Whatever happens, no transaction is left open. */
 static void upgradeIfOld(MemVtab *p) {
+  int outer = sqlite3_get_autocommit(p->db);
   char *zErr = 0;
   int rc;
   if (p->settings.format >= MEM_FORMAT_CURRENT) return;
   if (sqlite3_db_readonly(p->db, p->zSchema) == 1) return;
-  rc = memExecPrintf(p->db, "SAVEPOINT memory_upgrade");
+  if (outer && statementsRunning(p->db)) return;
+  /* EXCLUSIVE: the locks the COMMIT needs are taken first (in rollback-
+  ** journal mode a reader blocks a commit). Once the schema has been
+  ** changed, a failed COMMIT would leave this connection's schema to be
+  ** reloaded in the middle of the statement that opened the table. */
+  rc = memExecPrintf(p->db, outer ? "BEGIN EXCLUSIVE" : "SAVEPOINT memory_upgrade");
   if (rc != SQLITE_OK) return;
   if (p->pBackend->xUpgrade) {
     rc = p->pBackend->xUpgrade(p, p->settings.format, &zErr);
@@ -47,9 +64,12 @@ static void upgradeIfOld(MemVtab *p) {
   if (rc == SQLITE_OK) {
     rc = memConfigSetFormat(p->db, p->zSchema, p->zName, MEM_FORMAT_CURRENT);
   }
-  if (rc == SQLITE_OK) rc = memExecPrintf(p->db, "RELEASE memory_upgrade");
+  if (rc == SQLITE_OK) {
+    rc = memExecPrintf(p->db, outer ? "COMMIT" : "RELEASE memory_upgrade");
+  }
   if (rc != SQLITE_OK) {
-    memExecPrintf(p->db, "ROLLBACK TO memory_upgrade; RELEASE memory_upgrade");
+    memExecPrintf(p->db, outer ? "ROLLBACK"
+                               : "ROLLBACK TO memory_upgrade; RELEASE memory_upgrade");
     return;
   }
   p->settings.format = MEM_FORMAT_CURRENT;
@@ -236,9 +256,7 @@ static int memEof(sqlite3_vtab_cursor *pCur) {
   return BACKEND(pCur->pVtab)->xEof(pCur);
 }
 
-/* The command column is the module's: it reads as NULL. */
 static int memColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
-  if (i == MEM_COL_COMMAND) return SQLITE_OK;
   return BACKEND(pCur->pVtab)->xColumn(pCur, ctx, i);
 }
 
@@ -286,6 +304,27 @@ FORWARD_SAVEPOINT(memRelease, xRelease)
 FORWARD_SAVEPOINT(memRollbackTo, xRollbackTo)
 #undef FORWARD_SAVEPOINT
 
+/* A MATCH that SQLite evaluates row by row, not through xBestIndex (inside
+** an OR): local tables look the row up in their index; remote ones cannot
+** search, and xFilter says so. */
+static void remoteMatchFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  (void)argv;
+  sqlite3_result_error(ctx, "memory: a remote table cannot be searched: the "
+                            "hosted API has no search; copy the namespace into "
+                            "a local table with search=on and search that", -1);
+}
+
+static int memFindFunction(sqlite3_vtab *pVtab, int nArg, const char *zName,
+                           void (**pxFunc)(sqlite3_context *, int, sqlite3_value **),
+                           void **ppArg) {
+  MemVtab *p = (MemVtab *)pVtab;
+  if (nArg != 2 || sqlite3_stricmp(zName, "match") != 0) return 0;
+  *pxFunc = p->settings.isRemote ? remoteMatchFunc : memLocalMatchFunc;
+  *ppArg = 0;
+  return 1;
+}
+
 /* Backing tables are shadow tables: defensive mode keeps SQL off them. */
 static int memShadowName(const char *zSuffix) {
   static const char *azShadow[] = {"config", "data", "quota"};
@@ -315,6 +354,7 @@ static const sqlite3_module memModule = {
     .xSync = memSync,
     .xCommit = memCommit,
     .xRollback = memRollback,
+    .xFindFunction = memFindFunction,
     .xRename = memRename,
     .xSavepoint = memSavepoint,
     .xRelease = memRelease,

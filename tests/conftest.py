@@ -2,7 +2,7 @@
 sqlite3 shell.
 
 MEMORY_EXT names the build under test (default dist/memory); `make test` runs
-the suite once more with dist/memory-asan and libasan preloaded.
+the suite once more with dist/asan/memory and libasan preloaded.
 """
 import os
 import sqlite3

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in for the hosted memory API (shared/hosted-api.md), for the
+"""A stand-in for the hosted memory API (README.md, "The hosted API this speaks"), for the
 tests and the benchmarks. Standard library only; listens on 127.0.0.1.
 
     python3 tests/memory_server.py [--port 0] [--latency-ms N]

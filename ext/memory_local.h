@@ -1,0 +1,102 @@
+/*
+** What the three files of the local backend share: memory_local.c
+** (lifecycle, cursor), memory_local_plan.c (planner) and
+** memory_local_write.c (writes, quotas, the search index's upkeep).
+*/
+#ifndef MEMORY_LOCAL_H
+#define MEMORY_LOCAL_H
+
+#include "memory_backend.h"
+#include "memory_names.h"
+#include "memory_sql.h" /* generated from sql/ext/ by the Makefile */
+
+#include <stdlib.h>
+#include <string.h>
+
+/* idxNum of a plan (memory_local_plan.c): the columns it reads, plus: */
+#define PLAN_COLUMNS 0x3f
+#define PLAN_SEARCH 0x100
+
+#define STMT_CACHE_SIZE 8
+
+/* Statements of the write path, prepared once per table. */
+enum {
+  W_INSERT,         /* plain INSERT: a duplicate is a constraint error */
+  W_INSERT_REPLACE, /* INSERT OR REPLACE: upsert, UPDATE triggers fire */
+  W_INSERT_IGNORE,  /* INSERT OR IGNORE: keep the old row */
+  W_UPDATE,
+  W_DELETE,
+  W_TAKE_OVER,      /* UPDATE OR REPLACE onto another entry: it takes the
+                    ** moved entry's value and times (see localUpdateRow) */
+  W_FIND,           /* rowid of (namespace, key) */
+  W_NAMESPACE_OF,   /* a row if entry ?1 is in namespace ?2 */
+  W_COUNT
+};
+
+/* A prepared read statement, kept across queries. A cursor that takes one
+** marks it inUse until it lets go (cursorRelease): a statement at its end
+** is no longer "busy" to SQLite, but its cursor may still reset it. */
+typedef struct CachedStmt {
+  int idxNum;
+  int inUse;
+  int stale;         /* the table was renamed while a cursor held it: the
+                     ** cursor finishes with it, then it is finalized */
+  char *zPlan;
+  sqlite3_stmt *pStmt;
+} CachedStmt;
+
+/* Statements that keep the search index ("<name>_search") equal to the rows
+** when search is on. They run from xUpdate, beside each write, rather than
+** from triggers: a trigger that writes to an FTS5 table is refused under
+** PRAGMA trusted_schema=OFF, and an extension's own statements are not. */
+enum {
+  S_TEXT_ID,    /* the text entry ?1 has in the index (read before a write) */
+  S_FORGET,     /* drop entry ?1, whose text was ?2, from the index */
+  S_INDEX_ID,   /* add entry ?1's text (after a write) */
+  S_INDEX_KEY,  /* the same for the entry (?1, ?2) */
+  S_COUNT
+};
+
+typedef struct LocalState {
+  sqlite3_stmt *aWrite[W_COUNT];
+  sqlite3_stmt *aSearch[S_COUNT];
+  sqlite3_stmt *pSchemaVersion; /* PRAGMA schema_version, for triggersIntact */
+  sqlite3_stmt *pTriggers;      /* how many quota triggers there are */
+  int iCheckedVersion;          /* schema version they were last seen at */
+  CachedStmt aCache[STMT_CACHE_SIZE];
+  int iNextEvict;
+} LocalState;
+
+typedef struct LocalCursor {
+  sqlite3_vtab_cursor base;
+  sqlite3_stmt *pStmt;
+  CachedStmt *pSlot; /* where pStmt is cached, or 0: finalize it on close */
+  int eof;
+  char *zQuery;      /* the MATCH query of a search, for error messages */
+} LocalCursor;
+
+/* Columns of the cursor's SELECT; see readSql(). */
+#define SEL_ID 0
+#define SEL_NAMESPACE 1
+#define SEL_KEY 2
+#define SEL_VALUE 3
+#define SEL_UPDATED_AT 4
+#define SEL_CREATED_AT 5
+#define SEL_RANK 6
+
+#define TODAY_SQL "CAST(julianday('now') - 2440587.5 AS INTEGER)"
+
+/* memory_local_plan.c */
+int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);
+char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan);
+int memLocalBindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv);
+char *memLocalSearchQuery(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv);
+
+/* memory_local_write.c */
+char *memLocalExpand(const char *zTemplate, MemVtab *p, const char *zName);
+int memLocalExec(MemVtab *p, const char *zName, const char *zTemplate,
+                 char **pzErr);
+int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                   sqlite3_int64 *pRowid);
+
+#endif

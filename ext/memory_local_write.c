@@ -1,0 +1,609 @@
+/*
+** The local backend's write path: xUpdate, the statements it runs on
+** "<name>_data", the quota function its triggers call, and the upkeep of
+** the search index. Reads come first and the one write that can fail (a
+** quota, in a trigger) before any other: SQLite opens no statement journal
+** for a one-row write inside a transaction, so whatever a failing xUpdate
+** had written would stay.
+**
+** The sql/ext/ templates are expanded here too ({S} {T} {TNAME} {TODAY}
+** {MAX_BYTES} {MAX_WRITES} {TEXT:x}).
+*/
+#include "memory_local.h"
+
+/* Expand a sql/ template for table p: {S} and {T} become the schema and
+** table names (escaped for a "quoted identifier"), {MAX_BYTES} and
+** {MAX_WRITES} the limits as literals (settings never change after CREATE,
+** and a literal saves two lookups per written row), {TODAY} the UTC day. */
+char *memLocalExpand(const char *zTemplate, MemVtab *p,
+                            const char *zName) {
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  const char *z;
+  for (z = zTemplate; *z; z++) {
+    if (strncmp(z, "{S}", 3) == 0 || strncmp(z, "{T}", 3) == 0) {
+      sqlite3_str_appendf(pOut, "%w", z[1] == 'S' ? p->zSchema : zName);
+      z += 2;
+    } else if (strncmp(z, "{MAX_BYTES}", 11) == 0) {
+      sqlite3_str_appendf(pOut, "%lld", p->settings.maxNamespaceBytes);
+      z += 10;
+    } else if (strncmp(z, "{MAX_WRITES}", 12) == 0) {
+      sqlite3_str_appendf(pOut, "%lld", p->settings.maxWritesPerDay);
+      z += 11;
+    } else if (strncmp(z, "{TNAME}", 7) == 0) {
+      sqlite3_str_appendf(pOut, "%Q", zName);
+      z += 6;
+    } else if (strncmp(z, "{TODAY}", 7) == 0) {
+      sqlite3_str_appendall(pOut, TODAY_SQL);
+      z += 6;
+    } else if (strncmp(z, "{TEXT:", 6) == 0 && strchr(z, '}')) {
+      /* The text the search index holds for a value: X.value, or, for a
+      ** JSON object or array, its string values, one per line. */
+      int n = (int)(strchr(z, '}') - (z + 6));
+      char *zRef = sqlite3_mprintf("%.*s.value", n, z + 6);
+      sqlite3_str_appendf(
+          pOut,
+          "CASE WHEN json_valid(%s) AND json_type(%s) IN ('object', 'array') "
+          "THEN coalesce((SELECT group_concat(j.value, char(10)) FROM "
+          "json_tree(%s) AS j WHERE j.type = 'text'), '') ELSE %s END",
+          zRef, zRef, zRef, zRef);
+      sqlite3_free(zRef);
+      z += 6 + n;
+    } else {
+      sqlite3_str_appendchar(pOut, 1, *z);
+    }
+  }
+  return sqlite3_str_finish(pOut);
+}
+
+/* Run a template for table p under the name zName (p->zName, or the new
+** name during a rename). */
+int memLocalExec(MemVtab *p, const char *zName, const char *zTemplate,
+                        char **pzErr) {
+  char *zSql = memLocalExpand(zTemplate, p, zName);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK && pzErr) {
+    *pzErr = sqlite3_mprintf("memory: cannot build the backing tables of "
+                             "'%s': %s",
+                             p->zName, sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+static const char *const azWriteSql[W_COUNT] = {
+    /* W_INSERT */
+    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* W_INSERT_REPLACE: created_at survives unless given (?6) */
+    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
+    "UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
+    "created_at = CASE WHEN ?6 THEN excluded.created_at ELSE created_at END",
+    /* W_INSERT_IGNORE */
+    "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
+    "NOTHING",
+    /* W_UPDATE: NULL value/created_at mean "unchanged" */
+    "UPDATE \"%w\".\"%w_data\" SET namespace = ?1, key = ?2, "
+    "value = coalesce(?3, value), updated_at = ?4, "
+    "created_at = coalesce(?5, created_at) WHERE id = ?6",
+    /* W_DELETE */
+    "DELETE FROM \"%w\".\"%w_data\" WHERE id = ?1",
+    /* W_TAKE_OVER: entry ?6 takes the value (given ?3, else entry ?7's),
+    ** updated_at ?4 and created_at (given ?5, else entry ?7's) */
+    "UPDATE \"%w\".\"%w_data\" SET "
+    "value = coalesce(?3, (SELECT value FROM \"%w\".\"%w_data\" WHERE id = ?7)), "
+    "updated_at = ?4, created_at = coalesce(?5, (SELECT created_at FROM "
+    "\"%w\".\"%w_data\" WHERE id = ?7)) WHERE id = ?6",
+    /* W_FIND */
+    "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2",
+    /* W_NAMESPACE_OF */
+    "SELECT 1 FROM \"%w\".\"%w_data\" WHERE id = ?1 AND namespace = ?2",
+};
+
+static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
+  LocalState *s = p->pState;
+  if (s->aWrite[i] == 0) {
+    char *zSql = sqlite3_mprintf(azWriteSql[i], p->zSchema, p->zName,
+                                 p->zSchema, p->zName, p->zSchema, p->zName);
+    int rc;
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->aWrite[i], 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *ppStmt = s->aWrite[i];
+  return SQLITE_OK;
+}
+
+/* Step a statement of the write path to its end (the last row's first
+** column in *pRowid); on error copy the real message (a quota trigger's,
+** say) into the vtab, where the user will see it. */
+static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid) {
+  int rc;
+  while ((rc = sqlite3_step(pStmt)) == SQLITE_ROW) {
+    if (pRowid) *pRowid = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if (rc != SQLITE_OK) {
+    const char *zMsg = sqlite3_errmsg(p->db);
+    if (strncmp(zMsg, "memory: ", 8) == 0) {
+      memSetError(&p->base, "%s", zMsg);
+    } else {
+      memSetError(&p->base, "memory: cannot write to '%s': %s", p->zName, zMsg);
+    }
+    /* Under OR IGNORE, SQLite drops a row whose xUpdate reports any
+    ** constraint error. Duplicates never get here (ON CONFLICT DO NOTHING),
+    ** so this is a quota: report it rather than lose the row silently. */
+    if ((rc & 0xff) == SQLITE_CONSTRAINT &&
+        sqlite3_vtab_on_conflict(p->db) == SQLITE_IGNORE) {
+      rc = SQLITE_ERROR;
+    }
+  }
+  return rc;
+}
+
+static const char *const azSearchSql[S_COUNT] = {
+    /* S_TEXT_ID */
+    "SELECT {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
+    /* S_FORGET */
+    "INSERT INTO \"{S}\".\"{T}_search\"(\"{T}_search\", rowid, text) "
+    "VALUES ('delete', ?1, ?2)",
+    /* S_INDEX_ID */
+    "INSERT INTO \"{S}\".\"{T}_search\"(rowid, text) "
+    "SELECT id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d WHERE id = ?1",
+    /* S_INDEX_KEY */
+    "INSERT INTO \"{S}\".\"{T}_search\"(rowid, text) "
+    "SELECT id, {TEXT:d} FROM \"{S}\".\"{T}_data\" AS d "
+    "WHERE namespace = ?1 AND key = ?2",
+};
+
+static int searchStmt(MemVtab *p, int which, sqlite3_stmt **ppStmt) {
+  LocalState *s = p->pState;
+  if (s->aSearch[which] == 0) {
+    char *zSql = memLocalExpand(azSearchSql[which], p, p->zName);
+    int rc;
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->aSearch[which], 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *ppStmt = s->aSearch[which];
+  return SQLITE_OK;
+}
+
+/* The index's text of one entry, read before a write changes the entry. A
+** contentless FTS5 index forgets a row only when told its old text, and
+** reading it first lets the write that may fail (a quota) come before any
+** other write: SQLite opens no statement journal for a one-row write, so
+** whatever was written before a failure would stay. */
+typedef struct OldText {
+  sqlite3_int64 id; /* 0: none */
+  char *z;
+  int n;
+} OldText;
+
+static int searchRead(MemVtab *p, sqlite3_int64 id, OldText *pOld) {
+  sqlite3_stmt *pStmt;
+  int rc;
+  pOld->id = 0;
+  pOld->z = 0;
+  if (!p->settings.search || id == 0) return SQLITE_OK;
+  rc = searchStmt(p, S_TEXT_ID, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, id);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    pOld->n = sqlite3_column_bytes(pStmt, 0);
+    pOld->z = sqlite3_malloc(pOld->n + 1);
+    if (pOld->z) {
+      memcpy(pOld->z, sqlite3_column_text(pStmt, 0), pOld->n);
+      pOld->z[pOld->n] = 0;
+      pOld->id = id;
+    }
+  }
+  rc = sqlite3_reset(pStmt);
+  if (rc == SQLITE_OK && pOld->id == 0 && pOld->n > 0) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/* After the write: the old text leaves the index (and is freed). */
+static int searchForget(MemVtab *p, OldText *pOld) {
+  sqlite3_stmt *pStmt;
+  int rc = SQLITE_OK;
+  if (pOld->id != 0) {
+    rc = searchStmt(p, S_FORGET, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pStmt, 1, pOld->id);
+      sqlite3_bind_text(pStmt, 2, pOld->z, pOld->n, SQLITE_STATIC);
+      rc = stepToEnd(p, pStmt, 0);
+    }
+  }
+  sqlite3_free(pOld->z);
+  pOld->z = 0;
+  pOld->id = 0;
+  return rc;
+}
+
+/* After the write: entry iRowid's (or (ns, key)'s) new text joins it. */
+static int searchIndex(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value *ns,
+                       sqlite3_value *key) {
+  sqlite3_stmt *pStmt;
+  int rc;
+  if (!p->settings.search) return SQLITE_OK;
+  rc = searchStmt(p, ns ? S_INDEX_KEY : S_INDEX_ID, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  if (ns) {
+    sqlite3_bind_value(pStmt, 1, ns);
+    sqlite3_bind_value(pStmt, 2, key);
+  } else {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+  }
+  return stepToEnd(p, pStmt, 0);
+}
+
+/* The rowid of (namespace, key) in *pRowid, or 0 when there is none. */
+static int findRow(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
+                   sqlite3_int64 *pRowid) {
+  sqlite3_stmt *pStmt;
+  int rc = writeStmt(p, W_FIND, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, ns);
+  sqlite3_bind_value(pStmt, 2, key);
+  *pRowid = 0;
+  return stepToEnd(p, pStmt, pRowid);
+}
+
+static int duplicateError(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
+                          const char *zVerb) {
+  memSetError(&p->base,
+              "memory: %s/%s already exists; %s",
+              sqlite3_value_text(ns), sqlite3_value_text(key), zVerb);
+  return SQLITE_CONSTRAINT;
+}
+
+static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) {
+  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
+  sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
+  int conflict = sqlite3_vtab_on_conflict(p->db);
+  int which = conflict == SQLITE_REPLACE  ? W_INSERT_REPLACE
+              : conflict == SQLITE_IGNORE ? W_INSERT_IGNORE
+                                          : W_INSERT;
+  double now = memNow();
+  sqlite3_stmt *pStmt;
+  sqlite3_int64 iOld = 0;
+  OldText old = {0, 0, 0};
+  int rc;
+  /* With search on, the entry this may replace (or keep) is looked up
+  ** first, and its old text read, before anything is written. */
+  if (p->settings.search && which != W_INSERT) {
+    rc = findRow(p, ns, key, &iOld);
+    if (rc == SQLITE_OK && which == W_INSERT_REPLACE) rc = searchRead(p, iOld, &old);
+    if (rc != SQLITE_OK) return rc;
+  }
+  rc = writeStmt(p, which, &pStmt);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(old.z);
+    return rc;
+  }
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, ns);
+  sqlite3_bind_value(pStmt, 2, key);
+  /* STATIC: argv outlives the step, and stepToEnd() clears the bindings. */
+  sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(aCol[MEM_COL_VALUE]),
+                    sqlite3_value_bytes(aCol[MEM_COL_VALUE]), SQLITE_STATIC);
+  /* Times given explicitly (an import) are kept; else now. */
+  if (sqlite3_value_type(upd) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
+  } else {
+    sqlite3_bind_double(pStmt, 4, now);
+  }
+  if (sqlite3_value_type(cre) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
+  } else if (sqlite3_value_type(upd) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(upd));
+  } else {
+    sqlite3_bind_double(pStmt, 5, now);
+  }
+  if (which == W_INSERT_REPLACE) {
+    sqlite3_bind_int(pStmt, 6, sqlite3_value_type(cre) != SQLITE_NULL);
+  }
+  /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
+  ** build a temporary table for every row. */
+  rc = stepToEnd(p, pStmt, 0);
+  if (rc == SQLITE_OK) {
+    *pRowid = sqlite3_last_insert_rowid(p->db);
+    /* Then the index: the replaced text out, the new one in (OR IGNORE:
+    ** only a row that was really inserted). */
+    rc = searchForget(p, &old);
+    if (rc == SQLITE_OK && which == W_INSERT) {
+      rc = searchIndex(p, *pRowid, 0, 0);
+    } else if (rc == SQLITE_OK && (which == W_INSERT_REPLACE || iOld == 0)) {
+      rc = searchIndex(p, 0, ns, key);
+    }
+  }
+  sqlite3_free(old.z);
+  if (rc == SQLITE_CONSTRAINT && which == W_INSERT &&
+      sqlite3_extended_errcode(p->db) == SQLITE_CONSTRAINT_UNIQUE) {
+    return duplicateError(p, ns, key,
+                          "use INSERT OR REPLACE to overwrite it or INSERT OR "
+                          "IGNORE to keep it");
+  }
+  return rc;
+}
+
+/* Bind the value and times of an UPDATE (argv's columns) to pStmt's ?3
+** (value; unbound, NULL, when unchanged), ?4 (updated_at: given, else now)
+** and ?5 (created_at; unbound when not given). */
+static void bindUpdate(sqlite3_stmt *pStmt, sqlite3_value **aCol) {
+  sqlite3_value *val = aCol[MEM_COL_VALUE];
+  sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
+  if (!sqlite3_value_nochange(val)) {
+    sqlite3_bind_text(pStmt, 3, (const char *)sqlite3_value_text(val),
+                      sqlite3_value_bytes(val), SQLITE_STATIC);
+  }
+  if (!sqlite3_value_nochange(upd) && sqlite3_value_type(upd) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
+  } else {
+    sqlite3_bind_double(pStmt, 4, memNow());
+  }
+  if (!sqlite3_value_nochange(cre) && sqlite3_value_type(cre) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
+  }
+}
+
+/* UPDATE OR REPLACE moving entry iRowid onto entry iOther: iOther takes the
+** moved entry's value and times, then iRowid is deleted. The one write that
+** can fail (a quota, in the UPDATE's trigger) comes first, so a failure
+** leaves everything as it was even without a statement journal (SQLite
+** opens none for a one-row write inside a transaction). The totals end as
+** a delete and a move would leave them; the namespace is checked only for
+** the growth it really gets. */
+static int takeOver(MemVtab *p, sqlite3_int64 iRowid, sqlite3_int64 iOther,
+                    sqlite3_value **aCol) {
+  OldText oldOther = {0, 0, 0}, oldMoved = {0, 0, 0};
+  sqlite3_stmt *pStmt;
+  int rc = searchRead(p, iOther, &oldOther);
+  if (rc == SQLITE_OK) rc = searchRead(p, iRowid, &oldMoved);
+  if (rc == SQLITE_OK) rc = writeStmt(p, W_TAKE_OVER, &pStmt);
+  if (rc == SQLITE_OK) {
+    bindUpdate(pStmt, aCol);
+    sqlite3_bind_int64(pStmt, 6, iOther);
+    sqlite3_bind_int64(pStmt, 7, iRowid);
+    rc = stepToEnd(p, pStmt, 0);
+  }
+  if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+    rc = stepToEnd(p, pStmt, 0);
+  }
+  if (rc == SQLITE_OK) rc = searchForget(p, &oldOther);
+  if (rc == SQLITE_OK) rc = searchForget(p, &oldMoved);
+  if (rc == SQLITE_OK) rc = searchIndex(p, iOther, 0, 0);
+  sqlite3_free(oldOther.z);
+  sqlite3_free(oldMoved.z);
+  return rc;
+}
+
+/* Is entry iRowid in namespace ns already? */
+static int sameNamespace(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value *ns,
+                         int *pSame) {
+  sqlite3_stmt *pStmt;
+  int rc = writeStmt(p, W_NAMESPACE_OF, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  sqlite3_bind_value(pStmt, 2, ns);
+  *pSame = sqlite3_step(pStmt) == SQLITE_ROW;
+  return stepToEnd(p, pStmt, 0);
+}
+
+static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol) {
+  sqlite3_value *ns = aCol[MEM_COL_NAMESPACE], *key = aCol[MEM_COL_KEY];
+  int conflict = sqlite3_vtab_on_conflict(p->db);
+  int newValue = !sqlite3_value_nochange(aCol[MEM_COL_VALUE]);
+  sqlite3_int64 iOther = 0;
+  OldText old = {0, 0, 0}, oldOther = {0, 0, 0};
+  sqlite3_stmt *pStmt;
+  int rc, same = 0;
+
+  /* Moving onto an existing entry: REPLACE overwrites it (takeOver), IGNORE
+  ** keeps both as they are, anything else is a constraint error. */
+  rc = findRow(p, ns, key, &iOther);
+  if (rc != SQLITE_OK) return rc;
+  if (iOther != 0 && iOther != iRowid) {
+    if (conflict == SQLITE_IGNORE) return SQLITE_OK;
+    if (conflict != SQLITE_REPLACE) {
+      return duplicateError(p, ns, key,
+                            "UPDATE OR REPLACE overwrites it, or DELETE it first");
+    }
+    /* Into another namespace, the entry in the way takes the moved value
+    ** (takeOver): that namespace is checked for the growth it really gets.
+    ** Within one namespace the entry in the way is deleted first, then the
+    ** moved one renamed: the namespace only shrinks, which is always
+    ** allowed (takeOver would check it halfway, holding both values). A
+    ** failure after the DELETE is undone by the statement journal, which
+    ** SQLite opens as no plan here is a one-pass unique scan. */
+    rc = sameNamespace(p, iRowid, ns, &same);
+    if (rc != SQLITE_OK) return rc;
+    if (!same) return takeOver(p, iRowid, iOther, aCol);
+    rc = searchRead(p, iOther, &oldOther);
+    if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pStmt, 1, iOther);
+      rc = stepToEnd(p, pStmt, 0);
+    }
+    if (rc == SQLITE_OK) rc = searchForget(p, &oldOther);
+    sqlite3_free(oldOther.z);
+    if (rc != SQLITE_OK) return rc;
+  }
+
+  /* A new value replaces the old text in the index; a move alone keeps
+  ** the id and the text. */
+  if (newValue) rc = searchRead(p, iRowid, &old);
+  if (rc == SQLITE_OK) rc = writeStmt(p, W_UPDATE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_value(pStmt, 1, ns);
+    sqlite3_bind_value(pStmt, 2, key);
+    bindUpdate(pStmt, aCol);
+    sqlite3_bind_int64(pStmt, 6, iRowid);
+    rc = stepToEnd(p, pStmt, 0);
+  }
+  if (rc == SQLITE_OK && newValue) {
+    rc = searchForget(p, &old);
+    if (rc == SQLITE_OK) rc = searchIndex(p, iRowid, 0, 0);
+  }
+  sqlite3_free(old.z);
+  return rc;
+}
+
+/* The quota triggers can be dropped by plain SQL outside defensive mode,
+** and then quotas would stop without a word. Before a write: if the schema
+** changed since the triggers were last seen, look again, and refuse to
+** write until they are back. One PRAGMA per write otherwise. */
+static int triggersIntact(MemVtab *p) {
+  LocalState *s = p->pState;
+  int rc = SQLITE_OK, version = 0, n = 0;
+  if (s->pSchemaVersion == 0) {
+    char *zSql = sqlite3_mprintf("PRAGMA \"%w\".schema_version", p->zSchema);
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->pSchemaVersion, 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (sqlite3_step(s->pSchemaVersion) == SQLITE_ROW) {
+    version = sqlite3_column_int(s->pSchemaVersion, 0);
+  }
+  rc = sqlite3_reset(s->pSchemaVersion);
+  if (rc != SQLITE_OK || (version == s->iCheckedVersion && version != 0)) return rc;
+  if (s->pTriggers == 0) {
+    char *zSql = sqlite3_mprintf(
+        "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'trigger' AND "
+        "tbl_name = '%q_data' AND name IN ('%q_quota_insert', "
+        "'%q_quota_update', '%q_quota_delete')",
+        p->zSchema, p->zName, p->zName, p->zName, p->zName);
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->pTriggers, 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (sqlite3_step(s->pTriggers) == SQLITE_ROW) n = sqlite3_column_int(s->pTriggers, 0);
+  rc = sqlite3_reset(s->pTriggers);
+  if (rc != SQLITE_OK) return rc;
+  if (n != 3) {
+    memSetError(&p->base,
+                "memory: a quota trigger of table '%s' is missing (dropped by "
+                "plain SQL?), so its quotas would not hold; writes are refused "
+                "until it is repaired: INSERT INTO \"%w\"(\"%w\") VALUES "
+                "('rebuild')",
+                p->zName, p->zName, p->zName);
+    return SQLITE_ERROR;
+  }
+  s->iCheckedVersion = version;
+  return SQLITE_OK;
+}
+
+int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                       sqlite3_int64 *pRowid) {
+  MemVtab *p = (MemVtab *)pVtab;
+  sqlite3_stmt *pStmt;
+  char *zErr;
+  int rc;
+
+  rc = triggersIntact(p);
+  if (rc != SQLITE_OK) return rc;
+  if (argc == 1) { /* DELETE */
+    OldText old = {0, 0, 0};
+    rc = searchRead(p, sqlite3_value_int64(argv[0]), &old);
+    if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_value(pStmt, 1, argv[0]);
+      rc = stepToEnd(p, pStmt, 0);
+    }
+    if (rc == SQLITE_OK) rc = searchForget(p, &old);
+    sqlite3_free(old.z);
+    return rc;
+  }
+
+  /* Every check happens before anything is written. */
+  zErr = memCheckRow(&p->settings, argv[2 + MEM_COL_NAMESPACE],
+                     argv[2 + MEM_COL_KEY],
+                     sqlite3_value_nochange(argv[2 + MEM_COL_VALUE])
+                         ? 0
+                         : argv[2 + MEM_COL_VALUE]);
+  if (zErr) {
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = zErr;
+    return SQLITE_ERROR; /* bad input, not a conflict OR IGNORE may skip */
+  }
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    return localInsert(p, argv + 2, pRowid);
+  }
+  if (sqlite3_value_type(argv[1]) != SQLITE_NULL &&
+      sqlite3_value_int64(argv[1]) != sqlite3_value_int64(argv[0])) {
+    memSetError(pVtab, "memory: the rowid of an entry cannot be changed; "
+                       "change its namespace or key instead");
+    return SQLITE_ERROR;
+  }
+  return localUpdateRow(p, sqlite3_value_int64(argv[0]), argv + 2);
+}
+
+/* memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT, GREW, TABLE): called by
+** the quota triggers (sql/ext/local_triggers.sql) with a namespace's total
+** after a write. Returns NEW_TOTAL; fails with a constraint error naming
+** the quota, the namespace and the limit, and saying how to raise it on
+** TABLE, if the total is over a non-zero limit and the write made it grow
+** (GREW). */
+static void quotaFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3_int64 total = sqlite3_value_int64(argv[2]);
+  sqlite3_int64 limit = sqlite3_value_int64(argv[3]);
+  const char *zQuota, *zNs, *zTable;
+  char *zMsg;
+  /* Triggers of format 1 (0.1.0), still in use until the table is
+  ** upgraded, pass no TABLE and maybe no GREW. */
+  if (limit <= 0 || total <= limit || (argc > 4 && !sqlite3_value_int(argv[4]))) {
+    sqlite3_result_int64(ctx, total);
+    return;
+  }
+  zQuota = (const char *)sqlite3_value_text(argv[0]);
+  zNs = (const char *)sqlite3_value_text(argv[1]);
+  zTable = argc > 5 ? (const char *)sqlite3_value_text(argv[5]) : "<table>";
+  if (zQuota && strcmp(zQuota, "max_writes_per_day") == 0) {
+    zMsg = sqlite3_mprintf(
+        "memory: quota max_writes_per_day exceeded for namespace '%s': at most "
+        "%lld write%s per UTC day; wait for the next UTC day, or raise the "
+        "limit: INSERT INTO \"%w\"(\"%w\", value) VALUES "
+        "('max_writes_per_day', <n>) (0 = no limit)",
+        zNs, limit, limit == 1 ? "" : "s", zTable, zTable);
+  } else {
+    zMsg = sqlite3_mprintf(
+        "memory: quota max_namespace_bytes exceeded for namespace '%s': at most "
+        "%lld bytes of values; delete or shorten entries, or raise the limit: "
+        "INSERT INTO \"%w\"(\"%w\", value) VALUES ('max_namespace_bytes', "
+        "<n>) (0 = no limit)",
+        zNs, limit, zTable, zTable);
+  }
+  if (zMsg == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_error(ctx, zMsg, -1);
+  sqlite3_result_error_code(ctx, SQLITE_CONSTRAINT);
+  sqlite3_free(zMsg);
+}
+
+int memRegisterLocalFunctions(sqlite3 *db) {
+  /* Not SQLITE_DIRECTONLY: the triggers call it. Harmless from anywhere:
+  ** it computes nothing but a comparison. */
+  int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC;
+  int rc = SQLITE_OK, nArg;
+  for (nArg = 4; nArg <= 6 && rc == SQLITE_OK; nArg++) {
+    rc = sqlite3_create_function(db, "memory_quota", nArg, flags, 0, quotaFunc, 0, 0);
+  }
+  return rc;
+}
