@@ -2,39 +2,81 @@
 ** HTTP client for the remote backend; see memory_http.h.
 **
 ** The loop is libcurl's event-driven one (curl_multi_socket_action, as in
-** its hiperfifo.c example), over poll(): libcurl says which sockets and
-** which timeout to wait for, and is told only about the sockets that are
-** ready. (curl_multi_perform would visit every transfer on every call:
-** with 16 in flight, most of the client's CPU went there.) Connections live
-** in the multi handle's cache, so they are reused across requests and
-** queries of one table.
+** its docs/examples/hiperfifo.c), over poll(): libcurl names the sockets to
+** watch (onSocket; curl_multi_assign keeps each socket's slot in aPoll) and
+** when it wants to be called back (onTimer); a turn of the loop (turn())
+** sleeps in poll() until a socket is ready, libcurl's timer is due, a retry
+** is due, or INTERRUPT_CHECK_MS have passed, then tells libcurl only what
+** happened. Requests beyond `concurrency` wait in a queue and never wake
+** the loop early: a slot frees when a transfer ends, which poll() reports.
+** (An earlier loop polled with a 0 timeout while requests were queued: it
+** spun a core, hundreds of polls per request at 10 ms an answer.)
+** Connections live in the multi handle's cache, so they are reused across
+** requests and queries of one table.
+**
+** Proxies. libcurl reads http_proxy, https_proxy, all_proxy and no_proxy
+** from the environment. Through an http_proxy, a plain-http request hands
+** its bearer token and every value, in clear, to whatever that variable
+** names: plain-http requests never use a proxy (CURLOPT_PROXY ""), whatever
+** the environment says. https requests use https_proxy/all_proxy/no_proxy as
+** libcurl does: through a proxy they are a CONNECT tunnel, so the proxy
+** sees the host and port, and the token and the data stay inside TLS to
+** the server; this keeps the client working where https can only leave
+** through a proxy.
 */
 #include "memory_http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_MAX_MS 2000
+/* The longest sleep in poll(): how soon sqlite3_interrupt() is noticed. */
+#define INTERRUPT_CHECK_MS 100
+
+typedef struct Request Request;
+
+/* A request: the part callers read (memory_http.h), then ours. */
+struct Request {
+  MemRequest pub;          /* first: a MemRequest* is a Request* */
+  const char *zMethod;     /* "GET", "PUT", "DELETE" */
+  char *zUrl;              /* owned */
+  char *zBody;             /* owned; JSON, or NULL */
+  MemHttp *pHttp;          /* set by memHttpSubmit() */
+  CURL *easy;              /* the attempt in flight, or NULL */
+  Request *pNextQueued;
+  int queued;              /* waiting in pHttp's queue */
+  int done;
+  int nAttempt;
+  int overflow;            /* the answer went past MEM_HTTP_MAX_BODY */
+  sqlite3_int64 deadline;  /* monotonic ms: the whole request, retries
+                           ** too, from its first attempt; 0 before it */
+  sqlite3_int64 notBefore; /* monotonic ms: earliest next attempt */
+  char zCurlError[CURL_ERROR_SIZE]; /* names host, port, system error */
+};
 
 struct MemHttp {
   CURLM *multi;
-  sqlite3 *db;                /* for sqlite3_interrupt(): see memHttpWait */
+  sqlite3 *db;                /* whose sqlite3_interrupt() ends a wait */
   sqlite3_stmt *pProbe;       /* "SELECT 1": fails once db is interrupted */
   char *zCaInfo;              /* $MEMORY_CAINFO: a CA file, for tests */
-  int nPolls;                 /* poll() calls, for tests and benches */
-  CURLMcode mError;           /* the first failure of the multi handle */
   struct curl_slist *headers; /* Content-Type, Expect:, Authorization */
   int timeoutMs, retries, concurrency;
-  int nActive;
-  int nSent;                  /* attempts started, for tests and benches */
-  MemRequest *pQueueHead, *pQueueTail;
+  int nActive;                /* attempts in flight */
+  Request *pQueueHead, *pQueueTail;
   struct pollfd *aPoll;       /* the sockets libcurl wants watched */
   int nPoll, nPollAlloc;
   sqlite3_int64 timerAt;      /* when libcurl wants its timeout call; -1 */
+  char *zFail;                /* the loop itself failed (libcurl, poll):
+                              ** the request waited for reports it */
+  int showStats;              /* $MEMORY_HTTP_STATS: print counters */
+  int nSent, nPolls, nTurns;  /* counters, for tests and benches */
 };
 
 static sqlite3_int64 nowMs(void) {
@@ -43,28 +85,61 @@ static sqlite3_int64 nowMs(void) {
   return (sqlite3_int64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* libcurl's socket callback: watch socket fd for `what`, or stop. */
+/* The loop failed: keep the first reason for the request waited for. */
+static void loopFailed(MemHttp *p, char *zWhy) {
+  if (p->zFail == 0) p->zFail = zWhy; else sqlite3_free(zWhy);
+}
+
+static void checkMulti(MemHttp *p, CURLMcode mc) {
+  if (mc != CURLM_OK) {
+    loopFailed(p, sqlite3_mprintf("libcurl failed: %s", curl_multi_strerror(mc)));
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* libcurl's callbacks.                                                   */
+
+/* A socket's slot in aPoll, as handed to curl_multi_assign: index + 1, so
+** that NULL (what libcurl passes before any assign) means none. */
+#define SLOT_PTR(i) ((void *)(intptr_t)((i) + 1))
+
+/* libcurl's socket callback: watch fd for `what`, or stop watching it.
+** pSlot is what curl_multi_assign gave fd: its slot in aPoll. */
 static int onSocket(CURL *easy, curl_socket_t fd, int what, void *pArg,
-                    void *pSocketArg) {
+                    void *pSlot) {
   MemHttp *p = pArg;
-  int i;
+  int i = (int)(intptr_t)pSlot - 1;
   (void)easy;
-  (void)pSocketArg;
-  for (i = 0; i < p->nPoll && p->aPoll[i].fd != fd; i++) {
+  if (i < 0 || i >= p->nPoll || p->aPoll[i].fd != fd) {
+    /* Not assigned yet, or the assign failed: look, it may be there. (The
+    ** slots are kept in step below, so a wrong one is not expected.) */
+    for (i = p->nPoll - 1; i >= 0 && p->aPoll[i].fd != fd; i--) {
+    }
   }
   if (what == CURL_POLL_REMOVE) {
-    if (i < p->nPoll) p->aPoll[i] = p->aPoll[--p->nPoll];
+    if (i >= 0) {
+      p->nPoll--;
+      if (i < p->nPoll) {
+        /* The last slot fills the hole: its socket learns its new slot. */
+        p->aPoll[i] = p->aPoll[p->nPoll];
+        checkMulti(p, curl_multi_assign(p->multi, p->aPoll[i].fd, SLOT_PTR(i)));
+      }
+    }
     return 0;
   }
-  if (i == p->nPoll) {
+  if (i < 0) {
     if (p->nPoll == p->nPollAlloc) {
-      int nNew = p->nPollAlloc ? p->nPollAlloc * 2 : 16;
+      /* Rare: memHttpNew() made room for every connection. A -1 here
+      ** fails every transfer of the multi handle. */
+      int nNew = p->nPollAlloc * 2;
       struct pollfd *aNew = sqlite3_realloc64(p->aPoll, nNew * sizeof(*aNew));
-      if (aNew == 0) return -1; /* libcurl fails the transfer */
+      if (aNew == 0) return -1;
       p->aPoll = aNew;
       p->nPollAlloc = nNew;
     }
-    p->aPoll[p->nPoll++].fd = fd;
+    i = p->nPoll++;
+    p->aPoll[i].fd = fd;
+    checkMulti(p, curl_multi_assign(p->multi, fd, SLOT_PTR(i)));
   }
   p->aPoll[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) |
                                ((what & CURL_POLL_OUT) ? POLLOUT : 0));
@@ -80,34 +155,70 @@ static int onTimer(CURLM *multi, long timeoutMs, void *pArg) {
   return 0;
 }
 
+/* Body bytes arrive here; past the cap the transfer is aborted, so a server
+** that floods costs at most MEM_HTTP_MAX_BODY bytes of memory. */
+static size_t onBody(char *pData, size_t size, size_t nmemb, void *pArg) {
+  Request *r = pArg;
+  size_t n = size * nmemb;
+  char *zNew;
+  if ((size_t)r->pub.nResp + n > MEM_HTTP_MAX_BODY) {
+    r->overflow = 1;
+    return 0;
+  }
+  zNew = sqlite3_realloc64(r->pub.zResp, (sqlite3_uint64)r->pub.nResp + n + 1);
+  if (zNew == 0) return 0;
+  r->pub.zResp = zNew;
+  memcpy(zNew + r->pub.nResp, pData, n);
+  r->pub.nResp += (int)n;
+  zNew[r->pub.nResp] = 0;
+  return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The client.                                                            */
+
 int memHttpNew(sqlite3 *db, const MemSettings *s, MemHttp **ppHttp) {
   MemHttp *p = sqlite3_malloc(sizeof(*p));
-  char *zAuth = 0;
   const char *zCa = getenv("MEMORY_CAINFO");
+  const char *zStats = getenv("MEMORY_HTTP_STATS");
+  CURLMcode mc = CURLM_OK;
   *ppHttp = 0;
   if (p == 0) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->db = db;
+  p->timerAt = -1;
+  p->timeoutMs = s->timeoutMs;
+  p->retries = s->retries;
+  p->concurrency = s->concurrency;
+  p->showStats = zStats && zStats[0];
   /* A CA bundle to trust besides the system's, for tests against a local
   ** TLS server with a self-signed certificate. Verification stays on. */
   if (zCa && zCa[0]) {
     p->zCaInfo = sqlite3_mprintf("%s", zCa);
     if (p->zCaInfo == 0) goto nomem;
   }
-  p->timeoutMs = s->timeoutMs;
-  p->retries = s->retries;
-  p->concurrency = s->concurrency;
+  /* Room for two sockets per connection (happy eyeballs) and a few more,
+  ** so that onSocket() need not allocate. */
+  p->nPollAlloc = 2 * s->concurrency + 8;
+  p->aPoll = sqlite3_malloc64(p->nPollAlloc * sizeof(*p->aPoll));
+  if (p->aPoll == 0) goto nomem;
   p->multi = curl_multi_init();
   if (p->multi == 0) goto nomem;
-  p->timerAt = -1;
-  curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, onSocket);
-  curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-  curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, onTimer);
-  curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
-  curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->concurrency);
-  curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)s->concurrency);
+#define MSETOPT(opt, val) \
+  if (mc == CURLM_OK) mc = curl_multi_setopt(p->multi, opt, val)
+  MSETOPT(CURLMOPT_SOCKETFUNCTION, onSocket);
+  MSETOPT(CURLMOPT_SOCKETDATA, p);
+  MSETOPT(CURLMOPT_TIMERFUNCTION, onTimer);
+  MSETOPT(CURLMOPT_TIMERDATA, p);
+  MSETOPT(CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->concurrency);
+  MSETOPT(CURLMOPT_MAXCONNECTS, (long)s->concurrency);
   /* HTTP/2: the requests in flight share one connection to the host. */
-  curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  MSETOPT(CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+#undef MSETOPT
+  if (mc != CURLM_OK) {
+    memHttpFree(p);
+    return SQLITE_ERROR;
+  }
   /* An empty Expect: stops libcurl waiting for "100 Continue" on bodies
   ** over 1 KB, a round trip per large PUT. */
   p->headers = curl_slist_append(0, "Content-Type: application/json");
@@ -115,10 +226,13 @@ int memHttpNew(sqlite3 *db, const MemSettings *s, MemHttp **ppHttp) {
   if (p->headers) p->headers = curl_slist_append(p->headers, "Expect:");
   if (p->headers && s->zToken) {
     /* The token was checked for control bytes when the table was made. */
-    zAuth = sqlite3_mprintf("Authorization: Bearer %s", s->zToken);
+    char *zAuth = sqlite3_mprintf("Authorization: Bearer %s", s->zToken);
+    struct curl_slist *pNew;
     if (zAuth == 0) goto nomem;
-    p->headers = curl_slist_append(p->headers, zAuth);
+    pNew = curl_slist_append(p->headers, zAuth);
     sqlite3_free(zAuth);
+    if (pNew == 0) goto nomem;
+    p->headers = pNew;
   }
   if (p->headers == 0) goto nomem;
   *ppHttp = p;
@@ -130,10 +244,15 @@ nomem:
 
 void memHttpFree(MemHttp *p) {
   if (p == 0) return;
+  if (p->showStats) {
+    fprintf(stderr, "memory: http stats: %d attempts, %d polls, %d turns\n",
+            p->nSent, p->nPolls, p->nTurns);
+  }
   if (p->multi) curl_multi_cleanup(p->multi); /* may still call onSocket */
   curl_slist_free_all(p->headers);
   sqlite3_finalize(p->pProbe);
   sqlite3_free(p->zCaInfo);
+  sqlite3_free(p->zFail);
   sqlite3_free(p->aPoll);
   sqlite3_free(p);
 }
@@ -142,8 +261,11 @@ int memHttpRequestsSent(MemHttp *p) { return p->nSent; }
 
 int memHttpPolls(MemHttp *p) { return p->nPolls; }
 
+/* ---------------------------------------------------------------------- */
+/* Requests.                                                              */
+
 MemRequest *memRequestNew(const char *zMethod, char *zUrl, char *zBody) {
-  MemRequest *r = sqlite3_malloc(sizeof(*r));
+  Request *r = sqlite3_malloc(sizeof(*r));
   if (r == 0 || zUrl == 0) {
     sqlite3_free(r);
     sqlite3_free(zUrl);
@@ -154,18 +276,18 @@ MemRequest *memRequestNew(const char *zMethod, char *zUrl, char *zBody) {
   r->zMethod = zMethod;
   r->zUrl = zUrl;
   r->zBody = zBody;
-  return r;
+  return &r->pub;
 }
 
-static void enqueue(MemHttp *p, MemRequest *r) {
+static void enqueue(MemHttp *p, Request *r) {
   r->pNextQueued = 0;
   r->queued = 1;
   if (p->pQueueTail) p->pQueueTail->pNextQueued = r; else p->pQueueHead = r;
   p->pQueueTail = r;
 }
 
-static void unqueue(MemHttp *p, MemRequest *r) {
-  MemRequest **pp, *prev = 0;
+static void unqueue(MemHttp *p, Request *r) {
+  Request **pp, *prev = 0;
   for (pp = &p->pQueueHead; *pp; prev = *pp, pp = &(*pp)->pNextQueued) {
     if (*pp == r) {
       *pp = r->pNextQueued;
@@ -182,141 +304,144 @@ static void unqueue(MemHttp *p, MemRequest *r) {
 ** easy handles) and exposed a libcurl 7.88 bug: an answer that begins with
 ** a folded header line read a header freed with the previous answer on the
 ** same handle (found by tests/fuzz/fuzz_answers.c). */
-static void releaseEasy(MemHttp *p, CURL *easy) {
-  curl_multi_remove_handle(p->multi, easy);
+static void releaseEasy(MemHttp *p, Request *r) {
+  checkMulti(p, curl_multi_remove_handle(p->multi, r->easy));
+  curl_easy_cleanup(r->easy);
+  r->easy = 0;
   p->nActive--;
-  curl_easy_cleanup(easy);
 }
 
-void memRequestFree(MemRequest *r) {
+/* Take r out of the loop: stop its attempt in flight, leave the queue. */
+static void cancel(Request *r) {
+  if (r->pHttp == 0) return;
+  if (r->easy) releaseEasy(r->pHttp, r);
+  if (r->queued) unqueue(r->pHttp, r);
+}
+
+void memRequestFree(MemRequest *pReq) {
+  Request *r = (Request *)pReq;
   if (r == 0) return;
-  if (r->pHttp) {
-    if (r->pEasy) releaseEasy(r->pHttp, (CURL *)r->pEasy);
-    if (r->queued) unqueue(r->pHttp, r);
-  }
+  cancel(r);
   sqlite3_free(r->zUrl);
   sqlite3_free(r->zBody);
-  sqlite3_free(r->zResp);
-  sqlite3_free(r->zError);
+  sqlite3_free(r->pub.zResp);
+  sqlite3_free(r->pub.zError);
   sqlite3_free(r);
 }
 
 /* The request waits in the queue for a free slot; its timeout_ms runs from
 ** its first attempt (startAttempt), not from here: with more requests than
 ** `concurrency`, time spent queued is not the server's. */
-void memHttpSubmit(MemHttp *p, MemRequest *r) {
+void memHttpSubmit(MemHttp *p, MemRequest *pReq) {
+  Request *r = (Request *)pReq;
   r->pHttp = p;
   r->deadline = 0;
   r->notBefore = 0;
   enqueue(p, r);
 }
 
-/* Body bytes arrive here; past the cap the transfer is aborted, so a server
-** that floods costs at most MEM_HTTP_MAX_BODY bytes of memory. */
-static size_t onBody(char *pData, size_t size, size_t nmemb, void *pArg) {
-  MemRequest *r = pArg;
-  size_t n = size * nmemb;
-  if ((size_t)r->nResp + n > MEM_HTTP_MAX_BODY) {
-    r->overflow = 1;
-    return 0;
-  }
-  {
-    char *zNew = sqlite3_realloc64(r->zResp, (sqlite3_uint64)r->nResp + n + 1);
-    if (zNew == 0) return 0;
-    r->zResp = zNew;
-  }
-  memcpy(r->zResp + r->nResp, pData, n);
-  r->nResp += (int)n;
-  r->zResp[r->nResp] = 0;
-  return n;
-}
-
-static void finish(MemRequest *r, char *zError) {
+static void finish(Request *r, char *zError) {
   r->done = 1;
-  sqlite3_free(r->zError);
-  r->zError = zError;
+  sqlite3_free(r->pub.zError);
+  r->pub.zError = zError;
 }
 
-static int startAttempt(MemHttp *p, MemRequest *r, sqlite3_int64 now) {
+/* Start an attempt of r. SQLITE_NOMEM, or SQLITE_ERROR with *pzErr when
+** libcurl refused an option (too old a libcurl: every option is needed). */
+static int startAttempt(MemHttp *p, Request *r, sqlite3_int64 now, char **pzErr) {
   CURL *easy = curl_easy_init();
+  CURLcode res = CURLE_OK;
+  CURLMcode mc;
   long remaining;
   if (easy == 0) return SQLITE_NOMEM;
   if (r->deadline == 0) r->deadline = now + p->timeoutMs; /* first attempt */
   remaining = (long)(r->deadline - now);
-  sqlite3_free(r->zResp);
-  r->zResp = 0;
-  r->nResp = 0;
+  sqlite3_free(r->pub.zResp);
+  r->pub.zResp = 0;
+  r->pub.nResp = 0;
+  r->pub.status = 0;
   r->overflow = 0;
-  r->status = 0;
-  curl_easy_setopt(easy, CURLOPT_URL, r->zUrl);
+  r->zCurlError[0] = 0;
+#define SETOPT(opt, val) \
+  if (res == CURLE_OK) res = curl_easy_setopt(easy, opt, val)
+  SETOPT(CURLOPT_URL, r->zUrl);
   /* Send the path exactly: libcurl would otherwise remove dot segments,
   ** and a key "." or ".." (valid names) would reach another path. */
-  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
-  /* Proxies (http_proxy, https_proxy, no_proxy): only for https, where the
-  ** proxy sees a CONNECT tunnel and never the bearer token. A plain-http
-  ** request never goes through a proxy, so the token cannot be handed to
-  ** whatever http_proxy names. */
-  if (strncmp(r->zUrl, "http://", 7) == 0) curl_easy_setopt(easy, CURLOPT_PROXY, "");
-  /* HTTP/2 over TLS when the server offers it: requests then share one
-  ** connection (one TLS handshake) instead of one each. */
-  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  if (p->zCaInfo) curl_easy_setopt(easy, CURLOPT_CAINFO, p->zCaInfo);
-  r->zCurlError[0] = 0;
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, r->zCurlError);
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, r);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L); /* never elsewhere */
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, p->headers);
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "sqlite-memory/" MEMORY_VERSION);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MEM_HTTP_MAX_BODY);
+  SETOPT(CURLOPT_PATH_AS_IS, 1L);
+  /* Plain http never goes through a proxy (see the top of this file). */
+  if (sqlite3_strnicmp(r->zUrl, "https://", 8) != 0) SETOPT(CURLOPT_PROXY, "");
+  SETOPT(CURLOPT_ERRORBUFFER, r->zCurlError);
+  SETOPT(CURLOPT_PRIVATE, r);
+  SETOPT(CURLOPT_NOSIGNAL, 1L);
+  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+  SETOPT(CURLOPT_FOLLOWLOCATION, 0L); /* never elsewhere */
+  SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+  SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+  if (p->zCaInfo) SETOPT(CURLOPT_CAINFO, p->zCaInfo);
+  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(CURLOPT_HTTPHEADER, p->headers);
+  SETOPT(CURLOPT_USERAGENT, "sqlite-memory/" MEMORY_VERSION);
+  SETOPT(CURLOPT_WRITEFUNCTION, onBody);
+  SETOPT(CURLOPT_WRITEDATA, r);
+  SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MEM_HTTP_MAX_BODY);
   /* This attempt may use what is left of the request's whole deadline. */
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, remaining > 0 ? remaining : 1L);
+  SETOPT(CURLOPT_TIMEOUT_MS, remaining > 0 ? remaining : 1L);
   if (strcmp(r->zMethod, "GET") == 0) {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    SETOPT(CURLOPT_HTTPGET, 1L);
   } else {
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r->zMethod);
+    SETOPT(CURLOPT_CUSTOMREQUEST, r->zMethod);
     if (r->zBody) {
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r->zBody);
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(r->zBody));
+      SETOPT(CURLOPT_POSTFIELDS, r->zBody);
+      SETOPT(CURLOPT_POSTFIELDSIZE, (long)strlen(r->zBody));
     }
   }
-  if (curl_multi_add_handle(p->multi, easy) != CURLM_OK) {
+#undef SETOPT
+  /* HTTP/2 over TLS when the server offers it: requests then share one
+  ** connection (one TLS handshake) instead of one each. Optional: a
+  ** libcurl without HTTP/2 refuses it, and speaks HTTP/1.1. */
+  (void)curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  if (res != CURLE_OK) {
+    *pzErr = sqlite3_mprintf("libcurl %s cannot make this request: %s",
+                             curl_version_info(CURLVERSION_NOW)->version,
+                             curl_easy_strerror(res));
     curl_easy_cleanup(easy);
     return SQLITE_ERROR;
   }
-  r->pEasy = easy;
+  mc = curl_multi_add_handle(p->multi, easy);
+  if (mc != CURLM_OK) {
+    *pzErr = sqlite3_mprintf("libcurl failed: %s", curl_multi_strerror(mc));
+    curl_easy_cleanup(easy);
+    return SQLITE_ERROR;
+  }
+  r->easy = easy;
   p->nActive++;
   p->nSent++;
   return SQLITE_OK;
 }
 
 /* Start queued requests whose time has come, while slots are free. */
-static int startReady(MemHttp *p) {
+static void startReady(MemHttp *p) {
   sqlite3_int64 now = nowMs();
-  MemRequest *r = p->pQueueHead, *pNext;
+  Request *r = p->pQueueHead, *pNext;
   for (; r && p->nActive < p->concurrency; r = pNext) {
+    char *zErr = 0;
+    int rc;
     pNext = r->pNextQueued;
     if (r->notBefore > now) continue;
     unqueue(p, r);
     if (r->deadline != 0 && now >= r->deadline) {
-      if (!r->done && r->zError == 0 && r->status == 0) {
+      if (r->pub.zError == 0 && r->pub.status == 0) {
         finish(r, sqlite3_mprintf("no answer within timeout_ms=%d", p->timeoutMs));
       } else {
         r->done = 1; /* keep the last attempt's answer or error */
       }
       continue;
     }
-    if (startAttempt(p, r, now) != SQLITE_OK) {
-      finish(r, sqlite3_mprintf("cannot start a request (out of memory)"));
+    rc = startAttempt(p, r, now, &zErr);
+    if (rc != SQLITE_OK) {
+      finish(r, zErr ? zErr : sqlite3_mprintf("cannot start a request (out of memory)"));
     }
   }
-  return SQLITE_OK;
 }
 
 static int isPermanent(CURLcode res) {
@@ -334,8 +459,7 @@ static int isPermanent(CURLcode res) {
 }
 
 /* One attempt of r ended with `res`: retry it, or finish it. */
-static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
-  CURL *easy = (CURL *)r->pEasy;
+static void attemptDone(MemHttp *p, Request *r, CURLcode res) {
   sqlite3_int64 now = nowMs(), delay;
   curl_off_t retryAfter = -1;
   int retryable = 0;
@@ -343,12 +467,11 @@ static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
 
   r->nAttempt++;
   if (res == CURLE_OK) {
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retryAfter);
-    retryable = r->status >= 500 || r->status == 429;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->pub.status);
+    curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retryAfter);
+    retryable = r->pub.status >= 500 || r->pub.status == 429;
   }
-  r->pEasy = 0;
-  releaseEasy(p, easy);
+  releaseEasy(p, r);
 
   if (r->overflow || res == CURLE_FILESIZE_EXCEEDED) {
     finish(r, sqlite3_mprintf("the answer exceeds %d bytes; refused",
@@ -356,7 +479,7 @@ static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
     return;
   }
   if (res != CURLE_OK) {
-    r->status = 0;
+    r->pub.status = 0;
     if (res == CURLE_OPERATION_TIMEDOUT && now >= r->deadline) {
       finish(r, sqlite3_mprintf("no answer within timeout_ms=%d", p->timeoutMs));
       return;
@@ -378,12 +501,15 @@ static void attemptDone(MemHttp *p, MemRequest *r, CURLcode res) {
     sqlite3_randomness(sizeof(rnd), &rnd);
     delay = delay / 2 + (sqlite3_int64)(rnd % (unsigned)(delay / 2 + 1));
   }
-  /* libcurl reports 0 both for "Retry-After: 0" and for no header. A wait
-  ** past the deadline (however large: it is clamped before multiplying)
-  ** means no other try. */
-  if (r->status == 429 && retryAfter > 0) {
-    sqlite3_int64 left = r->deadline - now;
-    delay = retryAfter > left / 1000 + 1 ? left + 1 : (sqlite3_int64)retryAfter * 1000;
+  /* libcurl reports 0 both for "Retry-After: 0" and for no header. It is
+  ** compared in seconds, before any multiplication (a Retry-After of 2^63
+  ** ms overflowed): one that ends past the deadline means no other try. */
+  if (r->pub.status == 429 && retryAfter > 0) {
+    if (retryAfter > (r->deadline - now) / 1000) {
+      finish(r, zError);
+      return;
+    }
+    delay = (sqlite3_int64)retryAfter * 1000;
   }
   if (now + delay >= r->deadline) {
     /* No time for another try: the last answer (or error) stands. */
@@ -400,21 +526,23 @@ static void collectDone(MemHttp *p) {
   int nLeft;
   CURLMsg *m;
   while ((m = curl_multi_info_read(p->multi, &nLeft)) != 0) {
-    MemRequest *r = 0;
+    Request *r = 0;
     if (m->msg != CURLMSG_DONE) continue;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     if (r) attemptDone(p, r, m->data.result);
   }
 }
 
-/* How long to wait: until libcurl's timer, the next retry due, or 100 ms
-** (to notice an interrupt, memHttpWait). A queued request whose time has
-** come waits for a free slot, that is for a transfer to end, which poll()
-** reports: it must not make the wait 0, or the loop spins a core while
-** requests are queued (found by profiling: 330 polls per request). */
-static int waitTimeout(MemHttp *p) {
-  sqlite3_int64 ms = 100, now = nowMs();
-  MemRequest *r;
+/* ---------------------------------------------------------------------- */
+/* The loop.                                                              */
+
+/* How long poll() may sleep: until libcurl's timer, the next retry due, or
+** INTERRUPT_CHECK_MS. A queued request whose time has come waits for a
+** free slot, that is for a transfer to end, which poll() reports: it does
+** not shorten the sleep (the loop would spin while requests are queued). */
+static int sleepMs(MemHttp *p, sqlite3_int64 now) {
+  sqlite3_int64 ms = INTERRUPT_CHECK_MS;
+  Request *r;
   if (p->timerAt >= 0 && p->timerAt - now < ms) ms = p->timerAt - now;
   for (r = p->pQueueHead; r; r = r->pNextQueued) {
     if (r->notBefore > now && r->notBefore - now < ms) ms = r->notBefore - now;
@@ -422,75 +550,93 @@ static int waitTimeout(MemHttp *p) {
   return ms < 0 ? 0 : (int)ms;
 }
 
-/* One turn of the loop: start what may start, wait for the sockets libcurl
-** watches (or its timer, or the next retry), and tell libcurl what is
-** ready. The ready sockets are copied first: libcurl's callbacks change
-** aPoll while it works. */
-static void progress(MemHttp *p) {
+static void socketAction(MemHttp *p, curl_socket_t fd, int flags) {
+  int running;
+  checkMulti(p, curl_multi_socket_action(p->multi, fd, flags, &running));
+}
+
+/* One turn of the loop: start what may start; then, if libcurl's timer is
+** due (it asks for 0 ms after each new transfer), call it without polling
+** first; else sleep in poll() and tell libcurl which sockets are ready.
+** The ready sockets are copied first: libcurl's callbacks change aPoll
+** while it works (the rest, past 64, are still ready at the next turn). */
+static void turn(MemHttp *p) {
   struct pollfd aReady[64];
-  int nReady = 0, i, running, timeout;
+  int nReady = 0, i, n;
+  sqlite3_int64 now;
+  p->nTurns++;
   startReady(p);
-  timeout = waitTimeout(p);
-  p->nPolls++;
-  if (poll(p->aPoll, (nfds_t)p->nPoll, timeout) > 0) {
-    for (i = 0; i < p->nPoll && nReady < 64; i++) {
+  now = nowMs();
+  if (p->timerAt < 0 || p->timerAt > now) {
+    p->nPolls++;
+    n = poll(p->aPoll, (nfds_t)p->nPoll, sleepMs(p, now));
+    if (n < 0 && errno != EINTR) {
+      loopFailed(p, sqlite3_mprintf("cannot wait for the network: poll: %s",
+                                    strerror(errno)));
+    }
+    for (i = 0; n > 0 && i < p->nPoll && nReady < 64; i++) {
       if (p->aPoll[i].revents) aReady[nReady++] = p->aPoll[i];
     }
+    for (i = 0; i < nReady; i++) {
+      short ev = aReady[i].revents;
+      socketAction(p, aReady[i].fd,
+                   ((ev & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
+                       ((ev & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                       ((ev & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0));
+    }
+    now = nowMs();
   }
-  for (i = 0; i < nReady; i++) {
-    short ev = aReady[i].revents;
-    int flags = ((ev & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
-                ((ev & POLLOUT) ? CURL_CSELECT_OUT : 0) |
-                ((ev & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
-    CURLMcode mc = curl_multi_socket_action(p->multi, aReady[i].fd, flags, &running);
-    if (mc != CURLM_OK && p->mError == CURLM_OK) p->mError = mc;
-  }
-  if (p->timerAt >= 0 && nowMs() >= p->timerAt) {
-    CURLMcode mc;
+  if (p->timerAt >= 0 && now >= p->timerAt) {
     p->timerAt = -1;
-    mc = curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    if (mc != CURLM_OK && p->mError == CURLM_OK) p->mError = mc;
+    socketAction(p, CURL_SOCKET_TIMEOUT, 0);
   }
   collectDone(p);
   startReady(p);
 }
 
-/* Has sqlite3_interrupt() been called on the connection? SQLite 3.41 has
-** sqlite3_is_interrupted(); 3.40's extension API has not, but a statement
-** stepped while the interrupt is pending fails with SQLITE_INTERRUPT, and
-** a one-opcode "SELECT 1" costs about a microsecond per 100 ms wait. */
-static int interrupted(MemHttp *p) {
+/* Has sqlite3_interrupt() been called on the connection (Ctrl-C in the
+** shell)? SQLite 3.41 has sqlite3_is_interrupted() (asked only when the
+** SQLite running is 3.41 too: the extension may be built against a newer
+** one than it is loaded into). Before, a statement stepped while the
+** interrupt is pending fails with SQLITE_INTERRUPT: the interrupt flag
+** stays set while a statement of the connection runs, and the query or
+** COMMIT waiting here is one. A one-opcode "SELECT 1" costs about a
+** microsecond a turn. */
+static int isInterrupted(MemHttp *p) {
   int rc;
   if (p->db == 0) return 0;
-  if (p->pProbe == 0 &&
-      sqlite3_prepare_v3(p->db, "SELECT 1", -1, SQLITE_PREPARE_PERSISTENT,
-                         &p->pProbe, 0) != SQLITE_OK) {
-    return 0;
+#if SQLITE_VERSION_NUMBER >= 3041000
+  if (sqlite3_libversion_number() >= 3041000) return sqlite3_is_interrupted(p->db);
+#endif
+  if (p->pProbe == 0) {
+    rc = sqlite3_prepare_v3(p->db, "SELECT 1", -1, SQLITE_PREPARE_PERSISTENT,
+                            &p->pProbe, 0);
+    if (rc != SQLITE_OK) return rc == SQLITE_INTERRUPT;
   }
   sqlite3_step(p->pProbe);
-  rc = sqlite3_reset(p->pProbe);
-  return rc == SQLITE_INTERRUPT;
+  return sqlite3_reset(p->pProbe) == SQLITE_INTERRUPT;
 }
 
-/* Drive every request until r is done. The wait sleeps in poll() (at most
-** 100 ms at a time), so it notices sqlite3_interrupt() (Ctrl-C in the
-** shell) within about 100 ms, and then ends r with an error. */
-int memHttpWait(MemHttp *p, MemRequest *r) {
+int memHttpWait(MemHttp *p, MemRequest *pReq) {
+  Request *r = (Request *)pReq;
   while (!r->done) {
-    if (!r->queued && r->pEasy == 0) {
+    if (!r->queued && r->easy == 0) {
       /* Neither queued nor in flight: never submitted. */
       finish(r, sqlite3_mprintf("request was never sent"));
       break;
     }
-    if (p->mError != CURLM_OK) {
-      finish(r, sqlite3_mprintf("libcurl failed: %s", curl_multi_strerror(p->mError)));
+    if (p->zFail) {
+      cancel(r);
+      finish(r, p->zFail);
+      p->zFail = 0;
       break;
     }
-    if (interrupted(p)) {
+    if (isInterrupted(p)) {
+      cancel(r);
       finish(r, sqlite3_mprintf("interrupted"));
-      break;
+      return SQLITE_INTERRUPT;
     }
-    progress(p);
+    turn(p);
   }
   return SQLITE_OK;
 }

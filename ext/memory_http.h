@@ -20,41 +20,39 @@
 typedef struct MemHttp MemHttp;
 typedef struct MemRequest MemRequest;
 
+/* What a caller reads of a request once memHttpWait() has returned. The
+** rest of a request (its URL, body, deadline, libcurl handle...) is private
+** to memory_http.c, which allocates each MemRequest inside a larger struct:
+** never allocate or copy one. */
 struct MemRequest {
-  /* Set by the caller (memRequestNew). */
-  const char *zMethod;   /* "GET", "PUT", "DELETE" */
-  char *zUrl;            /* owned */
-  char *zBody;           /* owned; JSON, or NULL */
   void *pOwner;          /* caller's context, untouched here */
-  /* Set when done. */
-  int done;
   long status;           /* HTTP status of the last attempt; 0 if none */
-  char *zResp;           /* answer body, NUL-terminated (owned) */
+  char *zResp;           /* answer body, NUL-terminated (owned), or NULL */
   int nResp;
   char *zError;          /* why no usable answer came, or NULL (owned) */
-  /* Internal. */
-  int nAttempt;
-  int overflow;          /* the answer went past MEM_HTTP_MAX_BODY */
-  sqlite3_int64 deadline;  /* ms since epoch: whole request, retries too */
-  sqlite3_int64 notBefore; /* ms since epoch: earliest next attempt */
-  void *pEasy;           /* CURL* while in flight */
-  MemHttp *pHttp;
-  MemRequest *pNextQueued;
-  int queued;
-  char zCurlError[256];  /* CURLOPT_ERRORBUFFER: host, port, system error */
 };
 
 /* db: the connection whose sqlite3_interrupt() stops a wait. */
 int memHttpNew(sqlite3 *db, const MemSettings *pSettings, MemHttp **ppHttp);
 void memHttpFree(MemHttp *p);
 
+/* Takes zUrl and zBody (sqlite3_malloc, zBody may be NULL) even when it
+** fails (returns NULL: out of memory, or zUrl was NULL). */
 MemRequest *memRequestNew(const char *zMethod, char *zUrl, char *zBody);
 void memRequestFree(MemRequest *r); /* cancels it if still in flight */
 
 void memHttpSubmit(MemHttp *p, MemRequest *r);
-int memHttpWait(MemHttp *p, MemRequest *r);  /* SQLITE_OK, or NOMEM */
-int memHttpRequestsSent(MemHttp *p);         /* attempts made, for tests */
-int memHttpPolls(MemHttp *p);                /* poll() calls, for tests */
+/* Drive every request until r has its answer or error. Returns SQLITE_OK,
+** or SQLITE_INTERRUPT when sqlite3_interrupt() ended the wait (r->zError is
+** then "interrupted"); either way r->zError/r->status say what happened. */
+int memHttpWait(MemHttp *p, MemRequest *r);
+
+/* Counters, for tests and benches: attempts started, poll() calls, turns
+** of the wait loop. With $MEMORY_HTTP_STATS set (non-empty) when the client
+** is made, memHttpFree() prints them to stderr as one line:
+**   memory: http stats: N attempts, N polls, N turns */
+int memHttpRequestsSent(MemHttp *p);
+int memHttpPolls(MemHttp *p);
 
 /* Percent-encode a validated name for a URL path (sqlite3_malloc). */
 char *memUrlEscape(const char *z, int n);
