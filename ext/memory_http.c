@@ -191,8 +191,10 @@ int memHttpNew(sqlite3 *db, const MemSettings *s, MemHttp **ppHttp) {
   p->retries = s->retries;
   p->concurrency = s->concurrency;
   p->showStats = zStats && zStats[0];
-  /* A CA bundle to trust besides the system's, for tests against a local
-  ** TLS server with a self-signed certificate. Verification stays on. */
+  /* $MEMORY_CAINFO names a CA file that replaces libcurl's default bundle
+  ** (the system's CA directory stays trusted), for tests and benchmarks
+  ** against a local TLS server with a self-signed certificate.
+  ** Verification stays on. */
   if (zCa && zCa[0]) {
     p->zCaInfo = sqlite3_mprintf("%s", zCa);
     if (p->zCaInfo == 0) goto nomem;
