@@ -195,3 +195,22 @@ def test_a_damaged_table_says_so_with_the_prefix(m):
         m.execute("INSERT INTO mem VALUES ('n', 'x', 'v', NULL)")
     assert str(e.value).startswith(
         "memory: cannot write to 'mem': no such table: main.mem_quota")
+
+
+# 6. Persistent views over a local table work under trusted_schema=OFF; a
+# remote table stays direct-only.
+def test_views_over_a_local_table_work_with_an_untrusted_schema(tmp_path, server):
+    path = str(tmp_path / "v.db")
+    conn = connect(path)
+    conn.execute("CREATE VIRTUAL TABLE mem USING memory")
+    conn.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}')")
+    conn.execute("INSERT INTO mem VALUES ('n', 'k', 'v', NULL)")
+    conn.execute("CREATE VIEW mem_view AS SELECT key, value FROM mem WHERE namespace = 'n'")
+    conn.execute("CREATE VIEW hosted_view AS SELECT key FROM hosted WHERE namespace = 'n'")
+    conn.close()
+    conn = connect(path)
+    conn.execute("PRAGMA trusted_schema=OFF")
+    assert rows(conn, "SELECT * FROM mem_view") == [("k", "v")]
+    with pytest.raises(sqlite3.OperationalError) as e:
+        rows(conn, "SELECT * FROM hosted_view")
+    assert "unsafe use of virtual table" in str(e.value)

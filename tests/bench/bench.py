@@ -289,7 +289,7 @@ def local_db(n_rows):
     version = conn.execute("SELECT memory_version()").fetchone()[0]
     conn.close()
     stamp = "|".join([BENCH_DB_FORMAT, version,
-                      sql_file_digest("sql/local_tables.sql", "sql/local_triggers.sql")])
+                      sql_file_digest("sql/ext/local_tables.sql", "sql/ext/local_triggers.sql")])
     if os.path.exists(path):
         try:
             conn = connect(path)
