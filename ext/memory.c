@@ -14,6 +14,7 @@
 SQLITE_EXTENSION_INIT1
 
 #include <curl/curl.h>
+#include <string.h>
 
 /* The compiler flags of this build, passed in by the Makefile. */
 #ifndef MEMORY_BUILD_FLAGS
@@ -60,6 +61,21 @@ static void debugFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 /* The only symbol the library exports: the Makefile builds with
 ** -fvisibility=hidden, so two builds loaded into one process (or another
 ** library's mem* names) cannot bind to each other's functions. */
+/* Is this very version registered on db already? Loading twice (from SQL,
+** with a statement running, functions cannot be registered again: SQLITE_BUSY
+** with no message) then just works. */
+static int alreadyLoaded(sqlite3 *db) {
+  sqlite3_stmt *pStmt = 0;
+  int same = 0;
+  if (sqlite3_prepare_v2(db, "SELECT memory_version()", -1, &pStmt, 0) == SQLITE_OK &&
+      sqlite3_step(pStmt) == SQLITE_ROW) {
+    const unsigned char *z = sqlite3_column_text(pStmt, 0);
+    same = z && strcmp((const char *)z, MEMORY_VERSION) == 0;
+  }
+  sqlite3_finalize(pStmt);
+  return same;
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #else
@@ -83,6 +99,7 @@ int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
     }
     curlReady = 1;
   }
+  if (alreadyLoaded(db)) return SQLITE_OK;
   rc = sqlite3_create_function(db, "memory_version", 0,
                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
                                0, versionFunc, 0, 0);
@@ -93,5 +110,12 @@ int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK) rc = memRegisterNameFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterModule(db);
   if (rc == SQLITE_OK) rc = memRegisterMessages(db);
+  if (rc != SQLITE_OK && *pzErrMsg == 0) {
+    *pzErrMsg = sqlite3_mprintf("memory: cannot register the extension: %s%s",
+                                sqlite3_errstr(rc),
+                                rc == SQLITE_BUSY ? " (another version is loaded "
+                                                    "and a statement is running)"
+                                                  : "");
+  }
   return rc;
 }

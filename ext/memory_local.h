@@ -29,6 +29,7 @@ enum {
   W_TAKE_OVER,      /* UPDATE OR REPLACE onto another entry: it takes the
                     ** moved entry's value and times (see localUpdateRow) */
   W_FIND,           /* rowid of (namespace, key) */
+  W_EXISTS,         /* a row if entry ?1 exists */
   W_NAMESPACE_OF,   /* a row if entry ?1 is in namespace ?2 */
   W_COUNT
 };

@@ -99,6 +99,8 @@ static const char *const azWriteSql[W_COUNT] = {
     "\"%w\".\"%w_data\" WHERE id = ?7)) WHERE id = ?6",
     /* W_FIND */
     "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2",
+    /* W_EXISTS */
+    "SELECT 1 FROM \"%w\".\"%w_data\" WHERE id = ?1",
     /* W_NAMESPACE_OF */
     "SELECT 1 FROM \"%w\".\"%w_data\" WHERE id = ?1 AND namespace = ?2",
 };
@@ -136,12 +138,17 @@ static int stepToEnd(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_int64 *pRowid) {
     } else {
       memSetError(&p->base, "memory: cannot write to '%s': %s", p->zName, zMsg);
     }
-    /* Under OR IGNORE, SQLite drops a row whose xUpdate reports any
-    ** constraint error. Duplicates never get here (ON CONFLICT DO NOTHING),
-    ** so this is a quota: report it rather than lose the row silently. */
-    if ((rc & 0xff) == SQLITE_CONSTRAINT &&
-        sqlite3_vtab_on_conflict(p->db) == SQLITE_IGNORE) {
-      rc = SQLITE_ERROR;
+    /* A quota error undoes the statement (ABORT), whatever its conflict
+    ** clause: SQLite would apply OR IGNORE (drop the row silently), OR FAIL
+    ** (keep the statement's earlier rows) or OR ROLLBACK (end the
+    ** transaction) to any constraint error a virtual table reports, so it
+    ** is raised as a plain error then. Duplicates keep their clause. */
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && strncmp(zMsg, "memory: quota", 13) == 0) {
+      int conflict = sqlite3_vtab_on_conflict(p->db);
+      if (conflict == SQLITE_IGNORE || conflict == SQLITE_FAIL ||
+          conflict == SQLITE_ROLLBACK) {
+        rc = SQLITE_ERROR;
+      }
     }
   }
   return rc;
@@ -410,6 +417,15 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
   sqlite3_stmt *pStmt;
   int rc, same = 0;
 
+  /* A row an earlier row of the same UPDATE OR REPLACE replaced is gone:
+  ** nothing to update, as in a plain table. */
+  rc = writeStmt(p, W_EXISTS, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  same = sqlite3_step(pStmt) == SQLITE_ROW; /* here: the row exists */
+  rc = stepToEnd(p, pStmt, 0);
+  if (rc != SQLITE_OK || !same) return rc;
+
   /* Moving onto an existing entry: REPLACE overwrites it (takeOver), IGNORE
   ** keeps both as they are, anything else is a constraint error. */
   rc = findRow(p, ns, key, &iOther);
@@ -542,6 +558,11 @@ int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     return SQLITE_ERROR; /* bad input, not a conflict OR IGNORE may skip */
   }
   if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    if (sqlite3_value_type(argv[1]) != SQLITE_NULL) {
+      memSetError(pVtab, "memory: the rowid of an entry is chosen by the table; "
+                         "leave rowid out of the INSERT");
+      return SQLITE_ERROR;
+    }
     return localInsert(p, argv + 2, pRowid);
   }
   if (sqlite3_value_type(argv[1]) != SQLITE_NULL &&
