@@ -61,3 +61,11 @@ def test_join_over_local_and_remote(t):
                    "memory_messages(t.value) AS m WHERE t.namespace IN ('u1', 'u2') "
                    "AND t.key = 'conversation_history' ORDER BY 1, 2") == [
         ("u1", 0, "hi"), ("u1", 1, "hello"), ("u2", 0, "hey")]
+
+
+def test_a_langchain_chat_message_takes_its_role_from_data(mem):
+    mem.execute("INSERT INTO mem VALUES ('n', 'c', ?, NULL)", (json.dumps([
+        {"type": "chat", "data": {"role": "critic", "content": "too long"}},
+        {"type": "human", "data": {"content": "ok"}}]),))
+    assert rows(mem, "SELECT m.role, m.content FROM mem, memory_messages(mem.value) AS m") \
+        == [("critic", "too long"), ("user", "ok")]

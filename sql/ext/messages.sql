@@ -10,7 +10,8 @@
 --   {sender, message}         role = sender
 --   {user, assistant}         two rows, user first
 --   {type, data: {content}}   LangChain: human/ai/system/tool become
---                             user/assistant/system/tool
+--                             user/assistant/system/tool; a "chat"
+--                             message takes its data.role
 -- A value that is an object with a "messages" array is read as that array.
 WITH conversation(list) AS (
   SELECT CASE
@@ -49,6 +50,7 @@ turn(pos, sub, role, body, created_at) AS (
   UNION ALL
   SELECT pos, 0,
          CASE m ->> '$.type' WHEN 'human' THEN 'user' WHEN 'ai' THEN 'assistant'
+           WHEN 'chat' THEN coalesce(m ->> '$.data.role', 'chat')
            ELSE m ->> '$.type' END,
          m -> '$.data.content', m ->> '$.created_at'
     FROM message WHERE shape = 'langchain'
