@@ -22,12 +22,80 @@
 /* ---------------------------------------------------------------------- */
 /* Setup.                                                                 */
 
+/* ---------------------------------------------------------------------- */
+/* Placeholders.                                                          */
+
+/* SQLite claims shadow-table names per module, not per table: xShadowName
+** sees only the suffix, so "<name>_data" and "<name>_quota" are claimed for
+** remote tables too, and a table of the user's under such a name would
+** silently turn read-only in defensive mode. A remote table therefore
+** makes those two tables itself, empty, so that the claim is true: the
+** names are visibly taken, and a CREATE TABLE of one fails saying so. */
+static const char *const azPlaceholder[] = {"data", "quota"};
+#define PLACEHOLDER_COLUMN "memory_remote_placeholder"
+
+static int placeholdersCreate(MemVtab *p, const char *zName, char **pzErr) {
+  unsigned i;
+  for (i = 0; i < sizeof(azPlaceholder) / sizeof(azPlaceholder[0]); i++) {
+    int rc = memExecPrintf(p->db, "CREATE TABLE \"%w\".\"%w_%s\"(" PLACEHOLDER_COLUMN ")",
+                           p->zSchema, zName, azPlaceholder[i]);
+    if (rc != SQLITE_OK) {
+      if (pzErr) {
+        *pzErr = sqlite3_mprintf(
+            "memory: cannot create remote table '%s': the name '%s_%s' is "
+            "taken, and SQLite would treat that table as this one's own "
+            "(read-only in defensive mode); rename it, or name the remote "
+            "table otherwise",
+            zName, zName, azPlaceholder[i]);
+      }
+      return rc;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Drop (zNew == 0) or rename the placeholders, touching only tables that
+** are ours (their one column says so): never a table of the user's. */
+static int placeholdersMove(MemVtab *p, const char *zNew) {
+  unsigned i;
+  int rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < sizeof(azPlaceholder) / sizeof(azPlaceholder[0]); i++) {
+    sqlite3_stmt *pStmt = 0;
+    char *zSql = sqlite3_mprintf(
+        "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = "
+        "'%q_%s' AND sql LIKE '%%(" PLACEHOLDER_COLUMN ")'",
+        p->zSchema, p->zName, azPlaceholder[i]);
+    int ours;
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+    sqlite3_free(zSql);
+    if (rc != SQLITE_OK) return rc;
+    ours = sqlite3_step(pStmt) == SQLITE_ROW;
+    rc = sqlite3_finalize(pStmt);
+    if (rc != SQLITE_OK || !ours) continue;
+    rc = zNew ? memExecPrintf(p->db, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"",
+                              p->zSchema, p->zName, azPlaceholder[i], zNew,
+                              azPlaceholder[i])
+              : memExecPrintf(p->db, "DROP TABLE \"%w\".\"%w_%s\"", p->zSchema,
+                              p->zName, azPlaceholder[i]);
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Setup.                                                                 */
+
 static int remoteInit(MemVtab *p, int isCreate, char **pzErr) {
   RemoteState *s = sqlite3_malloc(sizeof(*s));
-  int rc;
-  (void)isCreate; /* nothing to build: the data lives on the server */
+  int rc = SQLITE_OK;
   if (s == 0) return SQLITE_NOMEM;
   memset(s, 0, sizeof(*s));
+  /* The data lives on the server: only the placeholders to make. */
+  if (isCreate) rc = placeholdersCreate(p, p->zName, pzErr);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(s);
+    return rc;
+  }
   rc = memConfigGeneration(p->db, p->zSchema, p->zName, &s->generation);
   if (rc == SQLITE_OK) rc = memHttpNew(p->db, &p->settings, &s->http);
   if (rc != SQLITE_OK) {
@@ -109,14 +177,26 @@ static int remoteBegin(sqlite3_vtab *pVtab) {
 /* DROP TABLE forgets the connection settings (the module drops them),
 ** never the remote data: nothing of its own to drop. */
 static int remoteDestroy(sqlite3_vtab *pVtab) {
-  (void)pVtab;
-  return SQLITE_OK;
+  return placeholdersMove((MemVtab *)pVtab, 0);
 }
 
-/* Nothing of its own to rename: its settings are the module's. */
+/* Its settings are the module's to rename; the placeholders are its own. */
 static int remoteRename(sqlite3_vtab *pVtab, const char *zNew) {
-  (void)pVtab;
-  (void)zNew;
+  return placeholdersMove((MemVtab *)pVtab, zNew);
+}
+
+/* Format 1 (0.1.0) to 2: the placeholders, where the names are free (a
+** table of the user's under one stays, and stays claimed). */
+static int remoteUpgrade(MemVtab *p, int iFromFormat, char **pzErr) {
+  unsigned i;
+  (void)iFromFormat;
+  (void)pzErr;
+  for (i = 0; i < sizeof(azPlaceholder) / sizeof(azPlaceholder[0]); i++) {
+    int rc = memExecPrintf(p->db,
+                           "CREATE TABLE IF NOT EXISTS \"%w\".\"%w_%s\"(" PLACEHOLDER_COLUMN ")",
+                           p->zSchema, p->zName, azPlaceholder[i]);
+    if (rc != SQLITE_OK) return rc;
+  }
   return SQLITE_OK;
 }
 
@@ -586,12 +666,13 @@ static int remoteRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   return memRemoteRowidOf(STATE(pCur->pVtab), r->zNs, r->zKey, pRowid);
 }
 
-static const char *const azRemoteObject[] = {0}; /* only <name>_config */
+static const char *const azRemoteObject[] = {"data", "quota", 0}; /* placeholders */
 
 const MemBackend memRemoteBackend = {
     .zName = "remote",
     .azObject = azRemoteObject,
     .xInit = remoteInit,
+    .xUpgrade = remoteUpgrade,
     .xDisconnect = remoteDisconnect,
     .xDestroy = remoteDestroy,
     .xRename = remoteRename,

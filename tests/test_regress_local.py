@@ -214,3 +214,35 @@ def test_views_over_a_local_table_work_with_an_untrusted_schema(tmp_path, server
     with pytest.raises(sqlite3.OperationalError) as e:
         rows(conn, "SELECT * FROM hosted_view")
     assert "unsafe use of virtual table" in str(e.value)
+
+
+# 5. A remote table claims only names it really has: the two names SQLite
+# claims for every memory table are taken by placeholders, visibly.
+def test_a_users_table_never_silently_becomes_a_remote_tables_shadow(tmp_path):
+    path = str(tmp_path / "s.db")
+    conn = connect(path)
+    conn.execute("CREATE TABLE mine_data(x)")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        conn.execute("CREATE VIRTUAL TABLE mine USING memory(remote='http://127.0.0.1:9')")
+    assert str(e.value) == (
+        "memory: cannot create remote table 'mine': the name 'mine_data' is taken, "
+        "and SQLite would treat that table as this one's own (read-only in "
+        "defensive mode); rename it, or name the remote table otherwise")
+    assert rows(conn, "SELECT name FROM sqlite_schema ORDER BY 1") == [("mine_data",)]
+    conn.execute("CREATE VIRTUAL TABLE hosted USING memory(remote='http://127.0.0.1:9')")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        conn.execute("CREATE TABLE hosted_data(x)")
+    assert "already exists" in str(e.value)
+    conn.execute("ALTER TABLE hosted RENAME TO cloud")
+    assert rows(conn, "SELECT name FROM sqlite_schema WHERE name LIKE 'cloud%' ORDER BY 1") \
+        == [("cloud",), ("cloud_config",), ("cloud_data",), ("cloud_quota",)]
+    conn.execute("DROP TABLE cloud")
+    assert rows(conn, "SELECT name FROM sqlite_schema ORDER BY 1") == [("mine_data",)]
+    out = subprocess.run(["sqlite3", path], input=f""".load {EXT}
+.dbconfig defensive on
+CREATE TABLE hosted_data(x);
+CREATE VIRTUAL TABLE other USING memory(remote='http://127.0.0.1:9');
+INSERT INTO hosted_data VALUES (1);
+SELECT count(*) FROM hosted_data;
+""", capture_output=True, text=True, timeout=60)
+    assert out.stderr == "" and out.stdout.splitlines()[-1] == "1"

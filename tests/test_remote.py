@@ -254,7 +254,7 @@ def test_rename_remote_table(hosted, server):
     assert rows(hosted, "SELECT value FROM cloud WHERE namespace = 'a' AND "
                         "key = 'k'") == [("v",)]
     assert rows(hosted, "SELECT name FROM sqlite_schema ORDER BY 1") == [
-        ("cloud",), ("cloud_config",)]
+        ("cloud",), ("cloud_config",), ("cloud_data",), ("cloud_quota",)]
 
 
 def test_explain_query_plan(hosted):
