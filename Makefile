@@ -103,7 +103,7 @@ test: deps dist/memory.so dist/asan/memory.so fuzz-replay
 # extension compiled in. `make fuzz` runs each for FUZZ_SECONDS, growing
 # tests/fuzz/corpus/<name>/ and saving failures to tests/fuzz/crashes/;
 # `make test` replays both (fuzz-replay).
-FUZZ_TARGETS = args names answers messages
+FUZZ_TARGETS = args names answers messages sql
 FUZZ_SECONDS ?= 60
 FUZZ_BINS    = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_FLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
