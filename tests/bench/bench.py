@@ -674,6 +674,103 @@ def bulk_insert(bench):
     conn.close()
 
 
+# -- search ---------------------------------------------------------------------
+
+SEARCH_WORDS = ["refund", "order", "outage", "invoice", "password", "shipping",
+                "delay", "broken", "thanks", "upgrade", "cancel", "login"]
+
+
+def conversation(i):
+    """A realistic stored conversation: a JSON array of {role, content}."""
+    w = SEARCH_WORDS
+    msgs = [{"role": "user", "content": f"hello, my {w[i % 12]} for order {i} is {w[(i * 7) % 12]}"},
+            {"role": "assistant", "content": f"sorry about the {w[(i * 5) % 12]}, checking now"},
+            {"role": "user", "content": f"also the {w[(i * 3) % 12]} page says {w[(i * 11) % 12]}"}]
+    return json.dumps(msgs)
+
+
+@row("search")
+def search_rows(bench):
+    """Full-text search over N entries (N/100 namespaces of 100 realistic
+    conversations): the memory table with search=on against a native FTS5
+    table over the same text (the string values of each conversation,
+    joined to a plain table of the rows); within one namespace and across
+    all. And the write cost of search=on against search=off."""
+    n = 200000 if not bench.args.quick else 20000
+    os.makedirs(SCRATCH, exist_ok=True)
+    path = os.path.join(SCRATCH, f"search-{n}.db")
+    if os.path.exists(path):
+        os.unlink(path)
+    conn = connect(path)
+    conn.execute("CREATE VIRTUAL TABLE mem USING memory(max_writes_per_day=0, "
+                 "max_namespace_bytes=0, search=on)")
+    conn.execute("CREATE TABLE nat(id INTEGER PRIMARY KEY, namespace TEXT, key TEXT, "
+                 "value TEXT, UNIQUE(namespace, key))")
+    conn.execute("CREATE VIRTUAL TABLE nat_fts USING fts5(text, content='', "
+                 "tokenize='unicode61 remove_diacritics 2')")
+    conn.execute("BEGIN")
+    rows_ = [(f"user-{i // 100}", f"c{i % 100}", conversation(i)) for i in range(n)]
+    conn.executemany("INSERT INTO mem(namespace, key, value) VALUES (?, ?, ?)", rows_)
+    conn.executemany("INSERT INTO nat(namespace, key, value) VALUES (?, ?, ?)", rows_)
+    conn.execute("INSERT INTO nat_fts(rowid, text) SELECT id, (SELECT group_concat("
+                 "j.value, char(10)) FROM json_tree(nat.value) AS j WHERE j.type = 'text') "
+                 "FROM nat")
+    conn.execute("COMMIT")
+    queries = {
+        "within one namespace (MATCH + namespace =, ORDER BY rank LIMIT 10)": (
+            "SELECT key FROM mem WHERE mem MATCH ?1 AND namespace = ?2 ORDER BY rank LIMIT 10",
+            "SELECT nat.key FROM nat_fts JOIN nat ON nat.id = nat_fts.rowid WHERE "
+            "nat_fts MATCH ?1 AND nat.namespace = ?2 ORDER BY rank LIMIT 10"),
+        "across all namespaces (count of matches)": (
+            "SELECT count(*) FROM mem WHERE mem MATCH ?1",
+            "SELECT count(*) FROM nat_fts JOIN nat ON nat.id = nat_fts.rowid WHERE "
+            "nat_fts MATCH ?1"),
+    }
+    for what, (ours_sql, native_sql) in queries.items():
+        k = 200 if "within" in what else 10
+
+        def side(sql):
+            def run():
+                def go():
+                    for i in range(k):
+                        conn.execute(sql, (SEARCH_WORDS[i % 12], f"user-{(i * 37) % (n // 100)}")
+                                     if "?2" in sql else (SEARCH_WORDS[i % 12],)).fetchall()
+                return cpu_timed(go)
+            return run
+        native, ours = interleave([side(native_sql), side(ours_sql)], bench.rounds())
+        r = Spread(ratios(ours, native))
+        bench.record(f"search over {n // 1000}k entries, {what} vs native FTS5",
+                     f"{x(r.median)} ({us(statistics.median(ours) / k)} vs "
+                     f"{us(statistics.median(native) / k)} per query)",
+                     r.text(x), "≤ 1.3x", r.median <= 1.3)
+    conn.close()
+    # Write cost: 5000 inserts of conversations with search on vs off.
+    w = 5000
+    wpath = os.path.join(SCRATCH, "search-writes.db")
+    if os.path.exists(wpath):
+        os.unlink(wpath)
+    conn = connect(wpath)
+    conn.execute("CREATE VIRTUAL TABLE won USING memory(max_writes_per_day=0, search=on)")
+    conn.execute("CREATE VIRTUAL TABLE woff USING memory(max_writes_per_day=0)")
+    data = [(f"user-{i // 100}", f"c{i % 100}", conversation(i)) for i in range(w)]
+
+    def writes(table):
+        def run():
+            conn.execute("BEGIN")
+            t = cpu_timed(lambda: conn.executemany(
+                f"INSERT INTO {table}(namespace, key, value) VALUES (?, ?, ?)", data))
+            conn.execute("ROLLBACK")
+            return t
+        return run
+    off, on = interleave([writes("woff"), writes("won")], bench.rounds())
+    r = Spread(ratios(on, off))
+    bench.record(f"write cost: {w} inserts of conversations, search=on vs off",
+                 f"{x(r.median)} ({us(statistics.median(on) / w)} vs "
+                 f"{us(statistics.median(off) / w)} per insert)", r.text(x), "≤ 2x",
+                 r.median <= 2)
+    conn.close()
+
+
 # -- remote: reads and writes at latency ----------------------------------------
 
 def sdk_read(client, url, ns):
