@@ -405,8 +405,21 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   LocalCursor *c = (LocalCursor *)pCur;
   MemVtab *p = (MemVtab *)pCur->pVtab;
   int rc;
-  cursorRelease(c);
   c->eof = 0;
+  if (c->pStmt && c->pSlot && !c->pSlot->stale && c->idxNum == idxNum &&
+      c->zPlan == idxStr) {
+    /* The same plan again (a join calls xFilter once per outer row, a
+    ** lookup loop once per lookup): the cursor keeps its statement and
+    ** only binds it anew, without a cache lookup. */
+    sqlite3_reset(c->pStmt);
+    rc = memLocalBindPlan(c->pStmt, argc, argv);
+    if (rc == SQLITE_OK) return localNext(pCur);
+    memSetError(pCur->pVtab, "memory: cannot read '%s': %s", p->zName,
+                sqlite3_errmsg(p->db));
+    c->eof = 1;
+    return rc;
+  }
+  cursorRelease(c);
   if ((idxNum & PLAN_SEARCH) && !p->settings.search) {
     memSetError(pCur->pVtab,
                 "memory: table '%s' has no search index; turn it on with "
@@ -416,6 +429,8 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     return SQLITE_ERROR;
   }
   rc = planStatement(p, idxNum, idxStr, &c->pStmt, &c->pSlot);
+  c->idxNum = idxNum;
+  c->zPlan = idxStr;
   if (rc == SQLITE_OK) rc = memLocalBindPlan(c->pStmt, argc, argv);
   if (rc == SQLITE_OK && (idxNum & PLAN_SEARCH)) {
     c->zQuery = memLocalSearchQuery(c->pStmt, argc, argv);

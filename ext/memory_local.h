@@ -74,6 +74,8 @@ typedef struct LocalCursor {
   CachedStmt *pSlot; /* where pStmt is cached, or 0: finalize it on close */
   int eof;
   char *zQuery;      /* the MATCH query of a search, for error messages */
+  int idxNum;        /* the plan pStmt runs: xFilter's idxNum and idxStr */
+  const char *zPlan;
 } LocalCursor;
 
 /* Columns of the cursor's SELECT; see readSql(). */
