@@ -426,7 +426,11 @@ static int listNamespaces(MemVtab *p, RemoteCursor *c, NameList *pNs, int limit,
         "SELECT json_valid(?1) AND json_type(?1) = 'object' AND "
         "json_type(?1, '$.keys') = 'array' AND "
         "json_extract(?1, '$.namespace') IS ?2 AND "
-        "json_array_length(?1, '$.keys') <= ?3");
+        "json_array_length(?1, '$.keys') <= ?3 AND "
+        /* every entry an object, no key twice: else a lie, not rows */
+        "NOT EXISTS (SELECT 1 FROM json_each(?1, '$.keys') WHERE type <> 'object') AND "
+        "(SELECT count(*) = count(DISTINCT value ->> '$.key') "
+        "   FROM json_each(?1, '$.keys'))");
   }
   if (rc == SQLITE_OK) {
     rc = memRemotePrepareOnce(p, &s->pParseList,
@@ -524,7 +528,7 @@ static int settleRow(RemoteCursor *c) {
     rc = launchWindow(p, c);
     if (rc != SQLITE_OK) return rc;
     memHttpWait(s->http, r->pGet);
-    if (r->pGet->zError == 0 && r->pGet->status == 404) {
+    if (memRemoteNotFound(r->pGet)) {
       rowClear(r);
       c->iRow++;
       continue;

@@ -86,6 +86,7 @@ int memRemotePrepareOnce(MemVtab *p, sqlite3_stmt **pp, const char *zSql);
 char *memRemotePutBody(MemVtab *p, sqlite3_value *value);
 int memRemoteParseEntry(MemVtab *p, const MemRequest *r, RemoteRow *pRow,
                         char **pzWhy);
+int memRemoteNotFound(const MemRequest *r);
 
 /* memory_remote_writes.c */
 void memRemoteClearWrites(RemoteState *s, int iFrom);

@@ -179,3 +179,11 @@ int memRemoteParseEntry(MemVtab *p, const MemRequest *r, RemoteRow *pRow,
   sqlite3_clear_bindings(q);
   return rc;
 }
+
+/* Is r the API's "no such entry"? A 404 whose body is the API's own
+** ({"detail": "Key not found: ..."}): any other 404, from a wrong base URL
+** or a proxy, must not pass for an empty store. */
+int memRemoteNotFound(const MemRequest *r) {
+  return r->zError == 0 && r->status == 404 && r->zResp &&
+         strstr(r->zResp, "Key not found") != 0;
+}

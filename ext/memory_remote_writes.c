@@ -127,7 +127,7 @@ static int sendWrites(MemVtab *p, const int *aIdx, int n, int isDelete,
       PendingWrite *w = r->pOwner;
       memHttpWait(s->http, r);
       if (rc == SQLITE_OK && !(r->zError == 0 && (r->status == 200 ||
-                                                   (isDelete && r->status == 404)))) {
+                                                   (isDelete && memRemoteNotFound(r))))) {
         char *zWhy = memAnswerExcerpt(r);
         *pzErr = sqlite3_mprintf(
             "memory: could not %s %s/%s at %s: %s", isDelete ? "delete" : "store",
@@ -190,8 +190,24 @@ static int entryExists(MemVtab *p, const char *zNs, const char *zKey,
   if (r == 0) return SQLITE_NOMEM;
   memHttpSubmit(s->http, r);
   memHttpWait(s->http, r);
-  if (r->zError == 0 && (r->status == 200 || r->status == 404)) {
-    *pExists = r->status == 200;
+  if (memRemoteNotFound(r)) {
+    *pExists = 0;
+  } else if (r->zError == 0 && r->status == 200) {
+    /* Only an answer for this very entry says it exists. */
+    RemoteRow probe;
+    char *zWhy = 0;
+    memset(&probe, 0, sizeof(probe));
+    probe.zNs = (char *)zNs;
+    probe.zKey = (char *)zKey;
+    rc = memRemoteParseEntry(p, r, &probe, &zWhy);
+    sqlite3_free(probe.zValue);
+    if (rc == SQLITE_OK && zWhy) {
+      memSetError(&p->base, "memory: could not read %s/%s at %s: %s", zNs, zKey,
+                  p->settings.zUrl, zWhy);
+      rc = SQLITE_ERROR;
+    }
+    sqlite3_free(zWhy);
+    *pExists = 1;
   } else {
     char *zWhy = memAnswerExcerpt(r);
     memSetError(&p->base, "memory: could not read %s/%s at %s: %s", zNs, zKey,

@@ -157,3 +157,34 @@ def test_a_failed_send_during_a_read_fails_the_commit(db, server):
     assert str(e.value).startswith("memory: could not store n/k1")
     assert db.in_transaction is False  # the failed COMMIT rolled it back
     assert rows(db, "SELECT count(*) FROM local_log") == [(0,)]
+
+
+# Found by the remote helper's review.
+def test_a_404_that_is_not_the_apis_is_an_error_not_an_empty_row(hosted, server):
+    server.faults({"kind": "raw", "method": "GET",
+                   "raw": "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n"
+                          "Content-Length: 9\r\n\r\nno route!"})
+    with pytest.raises(sqlite3.OperationalError) as e:
+        rows(hosted, "SELECT value FROM hosted WHERE namespace = 'n' AND key = 'k'")
+    assert "HTTP 404: no route!" in str(e.value)
+
+
+@pytest.mark.parametrize("listing", [
+    '{"namespace": "n", "count": 2, "keys": [{"key": "a", "updated_at": 1}, 5]}',
+    '{"namespace": "n", "count": 2, "keys": [{"key": "a", "updated_at": 1}, '
+    '{"key": "a", "updated_at": 2}]}',
+])
+def test_a_listing_with_a_bad_entry_or_a_key_twice_is_refused(hosted, server, listing):
+    server.faults({"kind": "body", "method": "GET", "body": listing})
+    with pytest.raises(sqlite3.OperationalError) as e:
+        rows(hosted, "SELECT key FROM hosted WHERE namespace = 'n'")
+    assert "the answer is not a listing of at most 1000 keys of this namespace" in str(e.value)
+
+
+def test_an_existence_check_needs_the_answer_for_that_entry(hosted, server):
+    server.faults({"kind": "body", "method": "GET",
+                   "body": '{"namespace": "n", "key": "other", "value": "v"}'})
+    with pytest.raises(sqlite3.OperationalError) as e:
+        hosted.execute("INSERT OR IGNORE INTO hosted VALUES ('n', 'k', 'v', NULL)")
+    assert "the answer does not name the entry asked for" in str(e.value)
+    assert server.call("GET", "/memory/n?limit=10")["count"] == 0
