@@ -177,7 +177,15 @@ static int remoteBegin(sqlite3_vtab *pVtab) {
 /* DROP TABLE forgets the connection settings (the module drops them),
 ** never the remote data: nothing of its own to drop. */
 static int remoteDestroy(sqlite3_vtab *pVtab) {
-  return placeholdersMove((MemVtab *)pVtab, 0);
+  MemVtab *p = (MemVtab *)pVtab;
+  if (STATE(p)->nWrite > 0) {
+    /* Dropping would lose them, and COMMIT would then succeed without them.
+    ** (SQLite reports a failed xDestroy as "database table is locked".) */
+    memSetError(pVtab, "memory: cannot drop remote table '%s' while writes to "
+                "it wait to be sent; COMMIT or ROLLBACK first", p->zName);
+    return SQLITE_LOCKED;
+  }
+  return placeholdersMove(p, 0);
 }
 
 /* Its settings are the module's to rename; the placeholders are its own. */

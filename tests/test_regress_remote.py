@@ -188,3 +188,13 @@ def test_an_existence_check_needs_the_answer_for_that_entry(hosted, server):
         hosted.execute("INSERT OR IGNORE INTO hosted VALUES ('n', 'k', 'v', NULL)")
     assert "the answer does not name the entry asked for" in str(e.value)
     assert server.call("GET", "/memory/n?limit=10")["count"] == 0
+
+
+def test_drop_table_with_unsent_writes_fails_and_loses_nothing(hosted, server):
+    hosted.execute("BEGIN")
+    hosted.execute("INSERT OR REPLACE INTO hosted VALUES ('n', 'k', 'v', NULL)")
+    with pytest.raises(sqlite3.OperationalError):
+        hosted.execute("DROP TABLE hosted")
+    hosted.execute("COMMIT")
+    assert server.call("GET", "/memory/n/k")["value"] == "v"
+    hosted.execute("DROP TABLE hosted")
