@@ -824,23 +824,6 @@ static void diffQuery(Gen *g, const char *zT, int ordered) {
   rcV = collect(g, zV, &a, &zErrV);
   rcC = collect(g, zC, &b, &zErrC);
   if (rcV == SQLITE_OK && rcC == SQLITE_OK) {
-    if (getenv("FUZZ_SQL_DIAG") && a.n != b.n) {
-      Rows a2 = {0}, b2 = {0}, d = {0};
-      char *ze = 0;
-      int k;
-      collect(g, zV, &a2, &ze);
-      collect(g, zC, &b2, &ze);
-      fprintf(stderr, "DIAG again: %d/%d rows (first %d/%d)\n", a2.n, b2.n, a.n, b.n);
-      collect(g, "SELECT 'K1' LIKE 'k1', 'k1' LIKE 'K_', 'k1' LIKE 'k1', 'K1' GLOB 'k1'", &d, &ze);
-      for (k = 0; k < d.n; k++) fprintf(stderr, "DIAG like: %s\n", d.az[k]);
-      rowsClear(&d);
-      {
-        char *zE = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", zV);
-        collect(g, zE, &d, &ze);
-        for (k = 0; k < d.n; k++) fprintf(stderr, "DIAG plan: %s\n", d.az[k]);
-        sqlite3_free(zE);
-      }
-    }
     compareRows("a query differs from the same query over a plain table", zV, &a,
                 zC, &b, ordered);
   } else if ((rcV == SQLITE_OK) != (rcC == SQLITE_OK) && !g->mayError) {
@@ -939,7 +922,7 @@ static void opCreate(Gen *g) {
   }
   zSql = sqlite3_str_finish(p);
   if (runDdl(g, zSql) == SQLITE_OK) {
-    int ok1, ok2;
+    int ok1;
     sqlite3_int64 q;
     z = sqlite3_mprintf(
         "SELECT count(*) FROM \"%w\".\"%w_config\" WHERE name IN "
@@ -953,7 +936,6 @@ static void opCreate(Gen *g) {
         i, zSchema, zName, !ok1 || q > 0, i);
     hexec(g, z);
     sqlite3_free(z);
-    (void)ok2;
   }
   sqlite3_free(zSql);
 }
@@ -1487,6 +1469,14 @@ static void opPragma(Gen *g) {
       "PRAGMA reverse_unordered_selects = ON", "PRAGMA reverse_unordered_selects = OFF",
   };
   unsigned k = pick(g, 10);
+  if ((k == 2 || k == 3) && nOpen(g) > 0) {
+    /* SQLite 3.40.1: case_sensitive_like run while a statement is active
+    ** cannot replace LIKE for the connection and sets the case-sensitive
+    ** flag on the process-wide built-in LIKE instead: from then on every
+    ** connection's LIKE optimization (and so the ranges it hands to a
+    ** virtual table) is case-sensitive, while LIKE itself is not. */
+    return;
+  }
   if (k >= 8) {
     int v = k == 8, out;
     sqlite3_db_config(g->db, SQLITE_DBCONFIG_DEFENSIVE, v, &out);
@@ -1603,6 +1593,23 @@ static void opFunctions(Gen *g) {
   sqlite3_finalize(pStmt);
 }
 
+/* Whether no other schema holds an object named zName. SQLite finds the
+** table that "<t>_config" belongs to by name alone, searching temp, main,
+** then attached databases: when another schema holds a "<t>", the backing
+** tables of this one are not known as shadow tables, and defensive mode
+** does not cover them (reported; not the extension's to fix). */
+static int nameUnique(Gen *g, const char *zName) {
+  char *z = sqlite3_mprintf(
+      "SELECT count(*) FROM (SELECT name FROM temp.sqlite_schema UNION ALL "
+      "SELECT name FROM main.sqlite_schema UNION ALL SELECT name FROM "
+      "aux.sqlite_schema) WHERE name = %Q COLLATE NOCASE",
+      zName);
+  int ok;
+  sqlite3_int64 n = hint(g, z, &ok);
+  sqlite3_free(z);
+  return ok && n == 1;
+}
+
 /* Straight into the backing tables, as a user with plain SQL could. In
 ** defensive mode all of it must fail. */
 static void opBackdoor(Gen *g) {
@@ -1682,7 +1689,7 @@ static void opBackdoor(Gen *g) {
   }
   rc = runDdl(g, zSql);
   if (rc == SQLITE_OK && what != 11) {
-    if (defensive) {
+    if (defensive && nameUnique(g, s.zName)) {
       fail("defensive mode let plain SQL change a table's backing objects", zSql, 0);
     }
     if (taint) slotSet(g, i, "tainted", 1);
