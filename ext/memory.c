@@ -14,6 +14,7 @@
 SQLITE_EXTENSION_INIT1
 
 #include <curl/curl.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The compiler flags of this build, passed in by the Makefile. */
@@ -56,6 +57,15 @@ static void debugFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     return;
   }
   sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
+/* memory_test_clock(t): tests set the time the extension sees (expiry,
+** history); 0 gives the real clock back. Registered only when
+** $MEMORY_TEST_CLOCK is set at load: never in a user's session. */
+static void testClockFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  memSetTestClock(sqlite3_value_double(argv[0]));
+  sqlite3_result_null(ctx);
 }
 
 /* The only symbol the library exports: the Makefile builds with
@@ -106,6 +116,10 @@ int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function(db, "memory_debug", 0,
                                  SQLITE_UTF8 | SQLITE_INNOCUOUS, 0, debugFunc, 0, 0);
+  }
+  if (rc == SQLITE_OK && getenv("MEMORY_TEST_CLOCK")) {
+    rc = sqlite3_create_function(db, "memory_test_clock", 1, SQLITE_UTF8, 0,
+                                 testClockFunc, 0, 0);
   }
   if (rc == SQLITE_OK) rc = memRegisterNameFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterModule(db);

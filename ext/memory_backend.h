@@ -20,11 +20,22 @@
 #define MEM_COL_VALUE 2
 #define MEM_COL_UPDATED_AT 3
 #define MEM_COL_CREATED_AT 4
-#define MEM_COL_RANK 5    /* HIDDEN: bm25 of a MATCH, else NULL */
-#define MEM_COL_COMMAND 6 /* HIDDEN, named after the table: commands, MATCH */
+#define MEM_COL_EXPIRES_AT 5 /* HIDDEN: when the entry expires, or NULL */
+#define MEM_COL_RANK 6       /* HIDDEN: bm25 of a MATCH, else NULL */
+#define MEM_COL_AS_OF 7      /* HIDDEN: `as_of = t` reads the past */
+#define MEM_COL_COMMAND 8    /* HIDDEN, named after the table: commands, MATCH */
 #define MEM_VTAB_SCHEMA                                                    \
   "CREATE TABLE x(namespace TEXT, key TEXT, value TEXT, updated_at REAL, " \
-  "created_at REAL HIDDEN, rank REAL HIDDEN, \"%w\" HIDDEN)" /* %w: name */
+  "created_at REAL HIDDEN, expires_at REAL HIDDEN, rank REAL HIDDEN, "     \
+  "as_of REAL HIDDEN, \"%w\" HIDDEN)" /* %w: name */
+
+/* The time of the write running on a connection, shared by the module and
+** the SQL function memory_now() (memory_vtab.c), so that every trigger a
+** write fires sees one instant: 0 when no write runs (memory_now() then
+** reads the clock). */
+typedef struct MemClock {
+  double writeNow;
+} MemClock;
 
 typedef struct MemBackend MemBackend;
 
@@ -37,6 +48,7 @@ typedef struct MemVtab {
   MemSettings settings;
   const MemBackend *pBackend;
   void *pState;                  /* the backend's own state */
+  MemClock *pClock;              /* the connection's (module client data) */
 } MemVtab;
 
 /* A backend. The methods take the sqlite3_vtab / sqlite3_vtab_cursor that

@@ -54,11 +54,11 @@ int memCommand(MemVtab *p, sqlite3_value *pCmd, sqlite3_value *pValue) {
           "memory: unknown command or setting '%s' for %s table '%s'; "
           "commands: %s; settings: %s",
           zCmd, p->pBackend->zName, p->zName,
-          p->settings.isRemote ? "none" : "integrity-check, rebuild",
+          p->settings.isRemote ? "none" : "integrity-check, rebuild, sweep",
           p->settings.isRemote
               ? "max_value_bytes, timeout_ms, retries, concurrency, token_env"
               : "max_value_bytes, max_namespace_bytes, max_writes_per_day, "
-                "search");
+                "search, ttl_seconds, history, history_days");
       rc = SQLITE_ERROR;
     }
   }

@@ -55,21 +55,38 @@ typedef struct IntArg {
   int isInt; /* stored as int (1) or sqlite3_int64 (0) */
   ArgMode mode;
   int isSwitch; /* written on/off (also 1/0), stored as 1/0 */
+  const char *zRemoteWhy; /* local ones: why a remote table cannot have it */
 } IntArg;
+
+#define WHY_QUOTA "the hosted service enforces its own quotas"
+#define WHY_SEARCH "the hosted API has no search; copy the namespace into a " \
+                   "local table with search=on"
+#define WHY_EXPIRY "the hosted API cannot expire entries; keep entries that " \
+                   "expire in a local table"
+#define WHY_HISTORY "the hosted API keeps no versions; keep the namespace in " \
+                    "a local table with history=on"
 
 static const IntArg aIntArg[] = {
     {"max_value_bytes", offsetof(MemSettings, maxValueBytes), 1,
-     MAX_VALUE_BYTES_CAP, 100000, 0, ARG_BOTH, 0},
+     MAX_VALUE_BYTES_CAP, 100000, 0, ARG_BOTH, 0, 0},
     {"max_namespace_bytes", offsetof(MemSettings, maxNamespaceBytes), 0,
-     (sqlite3_int64)1 << 50, 52428800, 0, ARG_LOCAL, 0},
+     (sqlite3_int64)1 << 50, 52428800, 0, ARG_LOCAL, 0, WHY_QUOTA},
     {"max_writes_per_day", offsetof(MemSettings, maxWritesPerDay), 0,
-     (sqlite3_int64)1 << 50, 1000, 0, ARG_LOCAL, 0},
-    {"search", offsetof(MemSettings, search), 0, 1, 0, 1, ARG_LOCAL, 1},
+     (sqlite3_int64)1 << 50, 1000, 0, ARG_LOCAL, 0, WHY_QUOTA},
+    {"search", offsetof(MemSettings, search), 0, 1, 0, 1, ARG_LOCAL, 1,
+     WHY_SEARCH},
+    /* ten years at most: a lifetime past that is "forever" (0) */
+    {"ttl_seconds", offsetof(MemSettings, ttlSeconds), 0, 315360000, 0, 0,
+     ARG_LOCAL, 0, WHY_EXPIRY},
+    {"history", offsetof(MemSettings, history), 0, 1, 0, 1, ARG_LOCAL, 1,
+     WHY_HISTORY},
+    {"history_days", offsetof(MemSettings, historyDays), 0, 36500, 30, 1,
+     ARG_LOCAL, 0, WHY_HISTORY},
     {"timeout_ms", offsetof(MemSettings, timeoutMs), 1, 3600000, 10000, 1,
-     ARG_REMOTE, 0},
-    {"retries", offsetof(MemSettings, retries), 0, 20, 3, 1, ARG_REMOTE, 0},
+     ARG_REMOTE, 0, 0},
+    {"retries", offsetof(MemSettings, retries), 0, 20, 3, 1, ARG_REMOTE, 0, 0},
     {"concurrency", offsetof(MemSettings, concurrency), 1, 256, 16, 1,
-     ARG_REMOTE, 0},
+     ARG_REMOTE, 0, 0},
 };
 #define N_INT_ARG ((int)(sizeof(aIntArg) / sizeof(aIntArg[0])))
 
@@ -348,8 +365,7 @@ static int settingSet(MemSettings *p, ArgSource *pSrc, const char *zName,
                           "%s applies to remote tables only", a->zName);
     }
     if (a->mode == ARG_LOCAL && p->isRemote) {
-      return settingError(pSrc, "the hosted service enforces its own quotas",
-                          "delete that row",
+      return settingError(pSrc, a->zRemoteWhy, "delete that row",
                           "%s applies to local tables only", a->zName);
     }
     if (zValue == 0 ||
@@ -455,7 +471,8 @@ int memSettingsParse(MemSettings *p, int argc, const char *const *argv,
       *pzErr = sqlite3_mprintf(
           "memory: unknown argument '%.*s'; known: remote, token_env, "
           "max_value_bytes, max_namespace_bytes, max_writes_per_day, search, "
-          "timeout_ms, retries, concurrency",
+          "ttl_seconds, history, history_days, timeout_ms, retries, "
+          "concurrency",
           nName, zName);
       rc = SQLITE_ERROR;
     }

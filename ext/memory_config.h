@@ -11,8 +11,10 @@
 
 /* On-disk format of a table, stored as "format" in <name>_config. 0.1.0
 ** stored none: a table without it is format 1. Raise it whenever a change
-** needs an upgrade step (memory_vtab.c runs the backend's xUpgrade). */
-#define MEM_FORMAT_CURRENT 2
+** needs an upgrade step (memory_vtab.c runs the backend's xUpgrade).
+** 2: 0.2.0's triggers (quota messages name the table). 3: entries can
+** expire (an expires_at column and its index). */
+#define MEM_FORMAT_CURRENT 3
 
 typedef struct MemSettings {
   int isRemote;
@@ -30,6 +32,9 @@ typedef struct MemSettings {
   int retries;                   /* remote */
   int concurrency;               /* remote */
   int search;                    /* local: full-text index on (1) or off */
+  sqlite3_int64 ttlSeconds;      /* local: default lifetime; 0 = forever */
+  int history;                   /* local: keep replaced versions (1) */
+  int historyDays;               /* local: how long; 0 = forever */
 } MemSettings;
 
 /* Parse argv[3..argc) of xCreate. */

@@ -15,7 +15,9 @@
 
 static int dropTriggersAndViews(MemVtab *p) {
   const char *azDrop[] = {"TRIGGER", "quota_insert", "TRIGGER", "quota_update",
-                          "TRIGGER", "quota_delete", "VIEW", "usage"};
+                          "TRIGGER", "quota_delete", "VIEW", "usage",
+                          "TRIGGER", "history_insert", "TRIGGER", "history_update",
+                          "TRIGGER", "history_delete", "VIEW", "history"};
   int i, rc = SQLITE_OK;
   for (i = 0; i < (int)(sizeof(azDrop) / sizeof(azDrop[0])) && rc == SQLITE_OK;
        i += 2) {
@@ -25,17 +27,53 @@ static int dropTriggersAndViews(MemVtab *p) {
   return rc;
 }
 
-/* The quota triggers and the usage view of table p under the name zName. */
+/* The quota triggers and the usage view of table p under the name zName,
+** and with history on the history triggers and view. */
 static int makeTriggers(MemVtab *p, const char *zName, char **pzErr) {
-  return memLocalExec(p, zName, memSqlLocalTriggers, pzErr);
+  int rc = memLocalExec(p, zName, memSqlLocalTriggers, pzErr);
+  if (rc == SQLITE_OK && p->settings.history) {
+    rc = memLocalExec(p, zName, memSqlLocalHistoryTriggers, pzErr);
+  }
+  return rc;
 }
 
-/* Does "<name>_search" exist? */
-static int searchIndexExists(MemVtab *p, int *pExists) {
+/* The indexes of a local table. ALTER TABLE RENAME keeps an index's name,
+** and an index cannot be dropped (to make it again under the new name)
+** while another statement runs, which a rename allows: so an index is
+** found by its table and its definition, not its name, and is named
+** "<table>_<suffix>" when made, or "<table>_<suffix>_<n>" when a renamed
+** table's index holds that name already. DROP TABLE drops them. */
+typedef struct LocalIndex {
+  const char *zSuffix;
+  const char *zTable; /* suffix of the table indexed */
+  const char *zBody;  /* what follows the table's name in CREATE INDEX */
+  int isHistory;      /* exists only with "<name>_versions" */
+  int isUnique;
+} LocalIndex;
+
+static const LocalIndex aLocalIndex[] = {
+    /* The entries of a namespace that expire, soonest first: a write finds
+    ** the few it deletes (memory_local_write.c, purgeExpired) by a seek,
+    ** never by scanning the namespace, and `sweep` finds them all. */
+    {"expiry", "data", "(namespace, expires_at) WHERE expires_at IS NOT NULL", 0, 0},
+    /* as_of reads: a key's versions in time order. */
+    {"versions_key", "versions", "(namespace, key, updated_at)", 1, 0},
+    /* The open version of each key: found by one seek, and at most one. */
+    {"versions_open", "versions", "(namespace, key) WHERE valid_to IS NULL", 1, 1},
+    /* Pruning after history_days: when a version stopped mattering (closed,
+    ** or a deletion marker). */
+    {"versions_age", "versions",
+     "(coalesce(valid_to, CASE WHEN value IS NULL THEN updated_at END))", 1, 0},
+};
+#define N_LOCAL_INDEX ((int)(sizeof(aLocalIndex) / sizeof(aLocalIndex[0])))
+
+/* Does table p have index x (under any name)? */
+static int indexExists(MemVtab *p, const LocalIndex *x, int *pExists) {
   sqlite3_stmt *pStmt = 0;
   char *zSql = sqlite3_mprintf(
-      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_search'",
-      p->zSchema, p->zName);
+      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'index' AND "
+      "tbl_name = '%q_%q' AND instr(sql, %Q) > 0",
+      p->zSchema, p->zName, x->zTable, x->zBody);
   int rc;
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
@@ -43,6 +81,84 @@ static int searchIndexExists(MemVtab *p, int *pExists) {
   if (rc != SQLITE_OK) return rc;
   *pExists = sqlite3_step(pStmt) == SQLITE_ROW;
   return sqlite3_finalize(pStmt);
+}
+
+/* Make index x of table p under the first free name. */
+static int makeIndex(MemVtab *p, const LocalIndex *x) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf(
+      "WITH RECURSIVE n(i, name) AS (VALUES (1, '%q_%q') UNION ALL "
+      "SELECT i + 1, '%q_%q_' || (i + 1) FROM n) SELECT name FROM n WHERE "
+      "name NOT IN (SELECT name FROM \"%w\".sqlite_schema) LIMIT 1",
+      p->zName, x->zSuffix, p->zName, x->zSuffix, p->zSchema);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    rc = memExecPrintf(p->db, "CREATE %sINDEX \"%w\".\"%w\" ON \"%w_%w\"%s",
+                       x->isUnique ? "UNIQUE " : "", p->zSchema,
+                       (const char *)sqlite3_column_text(pStmt, 0), p->zName,
+                       x->zTable, x->zBody);
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Make the indexes table p lacks (those of the history too, withHistory). */
+static int makeIndexes(MemVtab *p, int withHistory) {
+  int i, rc = SQLITE_OK;
+  for (i = 0; i < N_LOCAL_INDEX && rc == SQLITE_OK; i++) {
+    const LocalIndex *x = &aLocalIndex[i];
+    int exists = 0;
+    if (x->isHistory && !withHistory) continue;
+    rc = indexExists(p, x, &exists);
+    if (rc == SQLITE_OK && !exists) rc = makeIndex(p, x);
+  }
+  return rc;
+}
+
+/* Does "<name>_<zSuffix>" exist (a table)? */
+static int tableExists(MemVtab *p, const char *zSuffix, int *pExists) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_%q'",
+      p->zSchema, p->zName, zSuffix);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  *pExists = sqlite3_step(pStmt) == SQLITE_ROW;
+  return sqlite3_finalize(pStmt);
+}
+
+/* History turned on (at CREATE or later): "<name>_versions" is made if need
+** be and, when it holds nothing (new, or emptied when history was turned
+** off), the current entries become the first versions. Turned on again
+** while on, it keeps what it has. */
+static int startHistory(MemVtab *p, char **pzErr) {
+  int exists = 0, rc = tableExists(p, "versions", &exists);
+  if (rc == SQLITE_OK && !exists) {
+    rc = memLocalExec(p, p->zName, memSqlLocalHistory, pzErr);
+    if (rc == SQLITE_OK) rc = makeIndexes(p, 1);
+  }
+  if (rc == SQLITE_OK) {
+    rc = memExecPrintf(
+        p->db,
+        "INSERT INTO \"%w\".\"%w_versions\"(namespace, key, value, "
+        "updated_at, created_at, expires_at, op) SELECT namespace, key, value, "
+        "updated_at, created_at, expires_at, 'insert' FROM \"%w\".\"%w_data\" "
+        "WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w_versions\")",
+        p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema, p->zName);
+  }
+  return rc;
+}
+
+/* Does "<name>_search" exist? */
+static int searchIndexExists(MemVtab *p, int *pExists) {
+  return tableExists(p, "search", pExists);
 }
 
 /* Every statement of the table goes (rename, drop, disconnect), except
@@ -83,9 +199,11 @@ static int localInit(MemVtab *p, int isCreate, char **pzErr) {
   p->pState = s;
   if (!isCreate) return SQLITE_OK;
   rc = memLocalExec(p, p->zName, memSqlLocalTables, pzErr);
+  if (rc == SQLITE_OK) rc = makeIndexes(p, 0);
   if (rc == SQLITE_OK && p->settings.search) {
     rc = memLocalExec(p, p->zName, memSqlLocalSearch, pzErr);
   }
+  if (rc == SQLITE_OK && p->settings.history) rc = startHistory(p, pzErr);
   if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   if (rc != SQLITE_OK) {
     sqlite3_free(s);
@@ -94,14 +212,28 @@ static int localInit(MemVtab *p, int isCreate, char **pzErr) {
   return rc;
 }
 
-/* Format 1 (0.1.0) to 2: the triggers and the usage view are made again
-** from the current sql/ext/ templates; the tables are unchanged. */
+/* Up to format 3: entries gain expires_at and its index (format 1 and 2
+** had neither), and the triggers and the usage view are made again from
+** the current sql/ext/ templates. */
 static int localUpgrade(MemVtab *p, int iFromFormat, char **pzErr) {
-  int rc;
-  (void)iFromFormat;
-  rc = dropTriggersAndViews(p);
+  int rc = SQLITE_OK;
+  if (iFromFormat < 3) {
+    rc = memExecPrintf(p->db, "ALTER TABLE \"%w\".\"%w_data\" ADD COLUMN "
+                       "expires_at REAL", p->zSchema, p->zName);
+    if (rc == SQLITE_OK) rc = makeIndexes(p, 0);
+  }
+  if (rc == SQLITE_OK) rc = dropTriggersAndViews(p);
   if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   return rc;
+}
+
+/* History turned off: the versions are deleted (the table stays: a table
+** cannot be dropped while the command's own statement runs). */
+static int forgetHistory(MemVtab *p) {
+  int exists = 0, rc = tableExists(p, "versions", &exists);
+  if (rc != SQLITE_OK || !exists) return rc;
+  return memExecPrintf(p->db, "DELETE FROM \"%w\".\"%w_versions\"",
+                       p->zSchema, p->zName);
 }
 
 /* A setting changed. Limits are literals in the triggers and the usage
@@ -109,7 +241,9 @@ static int localUpgrade(MemVtab *p, int iFromFormat, char **pzErr) {
 ** so every other connection reconnects to the table, and loads the new
 ** settings, at its next statement. Search turned on makes the index (or
 ** refills it: turned off, it was emptied, as a table cannot be dropped
-** while the command's own statement runs). */
+** while the command's own statement runs). History turned on makes the
+** versions table if need be and starts it from the current entries;
+** turned off, the versions are deleted (and the view goes). */
 static int localSettingsChanged(MemVtab *p, const char *zSetting,
                                 char **pzErr) {
   int rc = dropTriggersAndViews(p), exists = 0;
@@ -127,6 +261,11 @@ static int localSettingsChanged(MemVtab *p, const char *zSetting,
                                "VALUES ('delete-all')",
                                p->zSchema, p->zName, p->zName);
     }
+  }
+  if (rc == SQLITE_OK && strcmp(zSetting, "history") == 0) {
+    rc = p->settings.history
+             ? startHistory(p, pzErr)
+             : forgetHistory(p);
   }
   if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
   return rc;
@@ -152,25 +291,60 @@ static int firstDifference(MemVtab *p, char *zSql, char **pzErr) {
   return sqlite3_finalize(pStmt);
 }
 
+/* Where the history and the entries disagree: every entry has an open
+** version with its value and time, and every open version that is not a
+** deletion marker has its entry. */
+#define HISTORY_DIFFERENCES                                                   \
+  "SELECT printf('entry %s/%s has no current version in the history', "      \
+  "d.namespace, d.key) FROM \"{S}\".\"{T}_data\" AS d "                        \
+  "LEFT JOIN \"{S}\".\"{T}_versions\" AS v ON v.namespace = d.namespace "      \
+  "AND v.key = d.key AND v.valid_to IS NULL "                                 \
+  "WHERE v.value IS NOT d.value OR v.updated_at IS NOT d.updated_at "         \
+  "UNION ALL "                                                                \
+  "SELECT printf('the history has a current version of %s/%s, which is "    \
+  "gone', v.namespace, v.key) FROM \"{S}\".\"{T}_versions\" AS v "             \
+  "WHERE v.valid_to IS NULL AND v.value IS NOT NULL AND NOT EXISTS "          \
+  "(SELECT 1 FROM \"{S}\".\"{T}_data\" AS d WHERE d.namespace = v.namespace " \
+  "AND d.key = v.key) LIMIT 1"
+
+/* The history made to agree with the entries again (what it lacks cannot
+** be recovered): open versions the entries contradict are closed now, and
+** entries without a current version get one. */
+#define HISTORY_REPAIR                                                        \
+  "UPDATE \"{S}\".\"{T}_versions\" AS v SET valid_to = memory_now() "          \
+  "WHERE valid_to IS NULL AND (value IS NOT NULL OR EXISTS (SELECT 1 FROM "   \
+  "\"{S}\".\"{T}_data\" AS d WHERE d.namespace = v.namespace AND "             \
+  "d.key = v.key)) AND NOT EXISTS (SELECT 1 FROM \"{S}\".\"{T}_data\" AS d "   \
+  "WHERE d.namespace = v.namespace AND d.key = v.key AND d.value = v.value "  \
+  "AND d.updated_at = v.updated_at);"                                         \
+  "INSERT INTO \"{S}\".\"{T}_versions\"(namespace, key, value, updated_at, "   \
+  "created_at, expires_at, op) SELECT namespace, key, value, updated_at, "    \
+  "created_at, expires_at, 'update' FROM \"{S}\".\"{T}_data\" AS d WHERE NOT " \
+  "EXISTS (SELECT 1 FROM \"{S}\".\"{T}_versions\" AS v WHERE v.namespace = "   \
+  "d.namespace AND v.key = d.key AND v.valid_to IS NULL);"
+
 /* The triggers are there, the running totals per namespace match the rows,
 ** and the search index (when on) holds exactly the rows' ids and is sound
 ** by FTS5's own check. *pzErr names the first difference and what to do. */
 static int localIntegrityCheck(MemVtab *p, char **pzErr) {
-  const char *azTrigger[] = {"quota_insert", "quota_update", "quota_delete"};
-  int nTrigger = 3, i, rc;
+  /* type and suffix of every object the table needs */
+  const char *azWant[] = {"trigger", "quota_insert", "trigger", "quota_update",
+                          "trigger", "quota_delete", "trigger", "history_insert",
+                          "trigger", "history_update", "trigger", "history_delete",
+                          "view", "history"};
+  int nWant = p->settings.history ? 14 : 6, i, rc;
   sqlite3_str *pWant = sqlite3_str_new(0);
   char *zWant;
-  for (i = 0; i < nTrigger; i++) {
-    sqlite3_str_appendf(pWant, "%s(%Q || '_%s')", i ? ", " : "", p->zName,
-                        azTrigger[i]);
+  for (i = 0; i < nWant; i += 2) {
+    sqlite3_str_appendf(pWant, "%s('%s', %Q || '_%s')", i ? ", " : "",
+                        azWant[i], p->zName, azWant[i + 1]);
   }
   zWant = sqlite3_str_finish(pWant);
   if (zWant == 0) return SQLITE_NOMEM;
   rc = firstDifference(p, sqlite3_mprintf(
-      "WITH want(name) AS (VALUES %s) "
-      "SELECT 'trigger ''' || name || ''' is missing' FROM want "
-      "WHERE name NOT IN (SELECT name FROM \"%w\".sqlite_schema "
-      "WHERE type = 'trigger') "
+      "WITH want(type, name) AS (VALUES %s) "
+      "SELECT type || ' ''' || name || ''' is missing' FROM want "
+      "WHERE (type, name) NOT IN (SELECT type, name FROM \"%w\".sqlite_schema) "
       "UNION ALL "
       "SELECT printf('namespace ''%%s'': the running totals say %%d keys and "
       "%%d bytes, the rows hold %%d keys and %%d bytes', "
@@ -183,6 +357,22 @@ static int localIntegrityCheck(MemVtab *p, char **pzErr) {
       "OR coalesce(q.bytes, 0) <> coalesce(d.bytes, 0) LIMIT 1",
       zWant, p->zSchema, p->zSchema, p->zName, p->zSchema, p->zName), pzErr);
   sqlite3_free(zWant);
+  for (i = 0; i < N_LOCAL_INDEX && rc == SQLITE_OK; i++) {
+    const LocalIndex *x = &aLocalIndex[i];
+    int exists = 0;
+    if (x->isHistory && !p->settings.history) continue;
+    rc = indexExists(p, x, &exists);
+    if (rc == SQLITE_OK && !exists) {
+      *pzErr = sqlite3_mprintf(
+          "memory: integrity-check of '%s' failed: the index on %s_%s%s is "
+          "missing; run INSERT INTO \"%w\"(\"%w\") VALUES ('rebuild')",
+          p->zName, p->zName, x->zTable, x->zBody, p->zName, p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  if (rc == SQLITE_OK && p->settings.history) {
+    rc = firstDifference(p, memLocalExpand(HISTORY_DIFFERENCES, p, p->zName), pzErr);
+  }
   if (rc != SQLITE_OK || !p->settings.search) return rc;
   rc = firstDifference(p, sqlite3_mprintf(
       "SELECT printf('the search index lacks entry %%d', id) "
@@ -210,8 +400,10 @@ static int localIntegrityCheck(MemVtab *p, char **pzErr) {
 }
 
 /* Totals computed again from the rows (the day's write counts stay), the
-** search index made again from the rows, and the triggers and view too. */
+** search index made again from the rows, the history made to agree with
+** them, and the triggers, views and indexes made again too. */
 static int localRebuild(MemVtab *p, char **pzErr) {
+  int history = 0;
   int rc = memExecPrintf(
       p->db,
       "INSERT INTO \"%w\".\"%w_quota\"(namespace, bytes, keys, day, writes) "
@@ -227,13 +419,47 @@ static int localRebuild(MemVtab *p, char **pzErr) {
   if (rc == SQLITE_OK && p->settings.search) {
     rc = memLocalExec(p, p->zName, memSqlLocalSearchLoad, pzErr);
   }
+  if (rc == SQLITE_OK && p->settings.history) rc = startHistory(p, pzErr);
+  if (rc == SQLITE_OK) rc = tableExists(p, "versions", &history);
+  if (rc == SQLITE_OK) rc = makeIndexes(p, history);
+  if (rc == SQLITE_OK && p->settings.history) {
+    rc = memLocalExec(p, p->zName, HISTORY_REPAIR, pzErr);
+  }
   if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
+  return rc;
+}
+
+/* Every expired entry goes now (and its text from the search index), at
+** one instant; with history on each becomes an "expire" version. Each
+** namespace's expired entries are found by a seek in the expiry index. */
+#define EXPIRED_IDS                                                        \
+  "SELECT e.id FROM \"{S}\".\"{T}_quota\" AS q JOIN \"{S}\".\"{T}_data\" AS e " \
+  "ON e.namespace = q.namespace AND e.expires_at <= memory_now()"
+
+static int localSweep(MemVtab *p, char **pzErr) {
+  double outer = p->pClock->writeNow;
+  int rc = SQLITE_OK;
+  p->pClock->writeNow = memNow();
+  if (p->settings.search) {
+    rc = memLocalExec(p, p->zName,
+                      "INSERT INTO \"{S}\".\"{T}_search\"(\"{T}_search\", rowid, "
+                      "text) SELECT 'delete', id, {TEXT:d} FROM \"{S}\".\"{T}_data\" "
+                      "AS d WHERE id IN (" EXPIRED_IDS ")",
+                      pzErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = memLocalExec(p, p->zName,
+                      "DELETE FROM \"{S}\".\"{T}_data\" WHERE id IN (" EXPIRED_IDS ")",
+                      pzErr);
+  }
+  p->pClock->writeNow = outer;
   return rc;
 }
 
 static int localCommand(MemVtab *p, const char *zCmd, char **pzErr) {
   if (strcmp(zCmd, "integrity-check") == 0) return localIntegrityCheck(p, pzErr);
   if (strcmp(zCmd, "rebuild") == 0) return localRebuild(p, pzErr);
+  if (strcmp(zCmd, "sweep") == 0) return localSweep(p, pzErr);
   return SQLITE_NOTFOUND;
 }
 
@@ -256,10 +482,11 @@ static int localDestroy(sqlite3_vtab *pVtab) {
   rc = dropTriggersAndViews(p);
   if (rc != SQLITE_OK) return rc;
   zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_search\";"
+                         "DROP TABLE IF EXISTS \"%w\".\"%w_versions\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_data\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_quota\";",
                          p->zSchema, p->zName, p->zSchema, p->zName, p->zSchema,
-                         p->zName);
+                         p->zName, p->zSchema, p->zName);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   return rc;
@@ -271,7 +498,7 @@ static int localDestroy(sqlite3_vtab *pVtab) {
 static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
   MemVtab *p = (MemVtab *)pVtab;
   char *zSql;
-  int rc, exists = 0;
+  int rc, exists = 0, history = 0;
   finalizeAll(p->pState);
   rc = dropTriggersAndViews(p);
   if (rc != SQLITE_OK) return rc;
@@ -286,6 +513,11 @@ static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
     /* FTS5 renames its own shadow tables. */
     rc = memExecPrintf(p->db, "ALTER TABLE \"%w\".\"%w_search\" RENAME TO "
                        "\"%w_search\"", p->zSchema, p->zName, zNew);
+  }
+  if (rc == SQLITE_OK) rc = tableExists(p, "versions", &history);
+  if (rc == SQLITE_OK && history) {
+    rc = memExecPrintf(p->db, "ALTER TABLE \"%w\".\"%w_versions\" RENAME TO "
+                       "\"%w_versions\"", p->zSchema, p->zName, zNew);
   }
   if (rc == SQLITE_OK) rc = makeTriggers(p, zNew, 0);
   return rc;
@@ -400,6 +632,50 @@ static int localNext(sqlite3_vtab_cursor *pCur) {
   return rc;
 }
 
+/* xFilter could not start the scan: say why. */
+static void filterError(LocalCursor *c, int rc, int argc, sqlite3_value **argv) {
+  MemVtab *p = (MemVtab *)c->base.pVtab;
+  if (rc == SQLITE_MISMATCH && (c->idxNum & PLAN_AS_OF) && argc > 0) {
+    memSetError(&p->base, "memory: as_of must be a time in Unix epoch "
+                          "seconds (a number), not '%s'",
+                sqlite3_value_text(argv[0]));
+  } else {
+    memSetError(&p->base, "memory: cannot read '%s': %s", p->zName,
+                sqlite3_errmsg(p->db));
+  }
+  c->eof = 1;
+}
+
+/* Can this as_of plan run? It needs history on, one time given with =,
+** and no MATCH (the index holds only the current entries). *pAsOf gets the
+** time, for the as_of column. */
+static int asOfAllowed(MemVtab *p, int idxNum, int argc, sqlite3_value **argv,
+                       double *pAsOf) {
+  int i;
+  if (!p->settings.history) {
+    memSetError(&p->base,
+                "memory: as_of reads past versions, and table '%s' keeps none; "
+                "turn history on with INSERT INTO \"%w\"(\"%w\", value) "
+                "VALUES ('history', 'on') (versions are kept from then on)",
+                p->zName, p->zName, p->zName);
+    return SQLITE_ERROR;
+  }
+  if (idxNum & PLAN_BAD_AS_OF) {
+    memSetError(&p->base, "memory: as_of takes one point in time: "
+                          "WHERE as_of = <Unix epoch seconds>");
+    return SQLITE_ERROR;
+  }
+  if (idxNum & PLAN_SEARCH) {
+    memSetError(&p->base, "memory: the search index holds the current entries "
+                          "only; search without as_of, or read as_of and "
+                          "filter with LIKE or instr()");
+    return SQLITE_ERROR;
+  }
+  /* The as_of value is the first argument (memLocalBestIndex). */
+  for (i = 0; i < argc && i < 1; i++) *pAsOf = sqlite3_value_double(argv[i]);
+  return SQLITE_OK;
+}
+
 static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
                        const char *idxStr, int argc, sqlite3_value **argv) {
   LocalCursor *c = (LocalCursor *)pCur;
@@ -413,13 +689,19 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     ** only binds it anew, without a cache lookup. */
     sqlite3_reset(c->pStmt);
     rc = memLocalBindPlan(c->pStmt, argc, argv);
+    if (rc == SQLITE_OK && (idxNum & PLAN_AS_OF)) c->asOf = sqlite3_value_double(argv[0]);
     if (rc == SQLITE_OK) return localNext(pCur);
-    memSetError(pCur->pVtab, "memory: cannot read '%s': %s", p->zName,
-                sqlite3_errmsg(p->db));
-    c->eof = 1;
+    filterError(c, rc, argc, argv);
     return rc;
   }
   cursorRelease(c);
+  if (idxNum & (PLAN_AS_OF | PLAN_BAD_AS_OF)) {
+    rc = asOfAllowed(p, idxNum, argc, argv, &c->asOf);
+    if (rc != SQLITE_OK) {
+      c->eof = 1;
+      return rc;
+    }
+  }
   if ((idxNum & PLAN_SEARCH) && !p->settings.search) {
     memSetError(pCur->pVtab,
                 "memory: table '%s' has no search index; turn it on with "
@@ -436,9 +718,7 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     c->zQuery = memLocalSearchQuery(c->pStmt, argc, argv);
   }
   if (rc != SQLITE_OK) {
-    memSetError(pCur->pVtab, "memory: cannot read '%s': %s", p->zName,
-                sqlite3_errmsg(p->db));
-    c->eof = 1;
+    filterError(c, rc, argc, argv);
     return rc;
   }
   return localNext(pCur);
@@ -461,8 +741,13 @@ static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
     sqlite3_result_pointer(ctx, pRow, MEM_MATCH_ROW, sqlite3_free);
     return SQLITE_OK;
   }
+  if (i == MEM_COL_AS_OF) {
+    if (c->idxNum & PLAN_AS_OF) sqlite3_result_double(ctx, c->asOf);
+    return SQLITE_OK;
+  }
   switch (i) {
     case MEM_COL_NAMESPACE: iSel = SEL_NAMESPACE; break;
+    case MEM_COL_EXPIRES_AT: iSel = SEL_EXPIRES_AT; break;
     case MEM_COL_KEY: iSel = SEL_KEY; break;
     case MEM_COL_VALUE: iSel = SEL_VALUE; break;
     case MEM_COL_UPDATED_AT: iSel = SEL_UPDATED_AT; break;
@@ -478,8 +763,12 @@ static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   return SQLITE_OK;
 }
 
+/* A version read as_of a past time has a negative rowid, which no entry
+** has: an UPDATE or DELETE given one is refused (memLocalUpdate). */
 static int localRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
-  *pRowid = sqlite3_column_int64(((LocalCursor *)pCur)->pStmt, SEL_ID);
+  LocalCursor *c = (LocalCursor *)pCur;
+  *pRowid = sqlite3_column_int64(c->pStmt, SEL_ID);
+  if (c->idxNum & PLAN_AS_OF) *pRowid = -*pRowid;
   return SQLITE_OK;
 }
 
@@ -491,7 +780,8 @@ static int localRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
 static const char *const azLocalObject[] = {
     "data", "quota", "usage", "quota_insert", "quota_update", "quota_delete",
     "search", "search_data", "search_idx", "search_docsize", "search_config",
-    "search_content", 0};
+    "search_content", "versions", "history", "history_insert",
+    "history_update", "history_delete", 0};
 
 const MemBackend memLocalBackend = {
     .zName = "local",

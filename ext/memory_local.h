@@ -14,10 +14,17 @@
 #include <string.h>
 
 /* idxNum of a plan (memory_local_plan.c): the columns it reads, plus: */
-#define PLAN_COLUMNS 0x3f
+#define PLAN_COLUMNS 0xff
 #define PLAN_SEARCH 0x100
+#define PLAN_AS_OF 0x200     /* reads "<name>_versions" at the time :tN */
+#define PLAN_BAD_AS_OF 0x400 /* as_of with an operator other than = */
 
 #define STMT_CACHE_SIZE 8
+
+/* How many expired entries of its namespace a write deletes, at most,
+** besides the one it writes: bounded work per write. */
+#define PURGE_PER_WRITE 8
+#define PURGE_PER_WRITE_SQL "8"
 
 /* Statements of the write path, prepared once per table. */
 enum {
@@ -31,6 +38,8 @@ enum {
   W_FIND,           /* rowid of (namespace, key) */
   W_EXISTS,         /* a row if entry ?1 exists */
   W_NAMESPACE_OF,   /* a row if entry ?1 is in namespace ?2 */
+  W_EXPIRED,        /* expired entries of a namespace, a few */
+  W_EXPIRED_KEY,    /* the entry written, if it has expired */
   W_COUNT
 };
 
@@ -76,6 +85,7 @@ typedef struct LocalCursor {
   char *zQuery;      /* the MATCH query of a search, for error messages */
   int idxNum;        /* the plan pStmt runs: xFilter's idxNum and idxStr */
   const char *zPlan;
+  double asOf;       /* an as_of plan's time (the as_of column reads it) */
 } LocalCursor;
 
 /* Columns of the cursor's SELECT; see readSql(). */
@@ -86,6 +96,7 @@ typedef struct LocalCursor {
 #define SEL_UPDATED_AT 4
 #define SEL_CREATED_AT 5
 #define SEL_RANK 6
+#define SEL_EXPIRES_AT 7
 
 #define TODAY_SQL "CAST(julianday('now') - 2440587.5 AS INTEGER)"
 

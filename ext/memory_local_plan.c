@@ -19,6 +19,11 @@
 **     :mN    argv[N-1] is the query of `t MATCH ...`: the plan then reads
 **            "<name>_search" (the FTS5 index, see sql/ext/local_search.sql)
 **            joined to "<name>_data" by id, and may ORDER BY its rank
+**     :tN    argv[N-1] is the time of `as_of = t`: the plan then reads
+**            "<name>_versions" (sql/ext/local_history.sql), whose columns
+**            have the same names, at that time
+**     :now   the time the scan starts: an entry whose expires_at is not
+**            after it is not there (every plan but as_of says so first)
 ** idxNum is the bitmask of the columns the query uses (colUsed: bit N is
 ** column N, MEM_COL_*; the others are read as NULL, so a scan that only
 ** counts or reads values decodes nothing else), plus PLAN_SEARCH.
@@ -32,6 +37,7 @@ static const char *columnName(int iCol) {
     case MEM_COL_VALUE: return "value";
     case MEM_COL_UPDATED_AT: return "updated_at";
     case MEM_COL_RANK: return "rank";
+    case MEM_COL_EXPIRES_AT: return "expires_at";
     default: return "created_at";
   }
 }
@@ -52,8 +58,42 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   sqlite3_str *pPlan = sqlite3_str_new(0);
   int i, nArg = 0, iLimit = -1, iOffset = -1, search = 0;
   int nsEq = 0, nsRange = 0, keyEq = 0, otherRange = 0, nsIn = 0, keyIn = 0;
-  const char *zSep = "WHERE ";
+  int asOf = 0;
+  const char *zSep = " AND ";
   double rows;
+
+  /* as_of = t first: it picks the table the rest of the plan reads. An
+  ** as_of that cannot be used here (its value comes from a table read
+  ** later) makes SQLite try another order; one with another operator is
+  ** consumed so that xFilter can say what to write instead. */
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    if (c->iColumn != MEM_COL_AS_OF) continue;
+    if (c->op == SQLITE_INDEX_CONSTRAINT_EQ && !c->usable) {
+      sqlite3_free(sqlite3_str_finish(pPlan));
+      return SQLITE_CONSTRAINT;
+    }
+    if (!c->usable || asOf) continue;
+    pInfo->aConstraintUsage[i].argvIndex = ++nArg;
+    pInfo->aConstraintUsage[i].omit = 1;
+    if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) {
+      asOf = PLAN_BAD_AS_OF;
+      continue;
+    }
+    asOf = PLAN_AS_OF;
+    /* The version that held at t: begun by then, not ended, not a deletion
+    ** marker, not expired. */
+    sqlite3_str_appendf(pPlan,
+                        "WHERE updated_at <= :t%d AND (valid_to IS NULL OR "
+                        "valid_to > :t%d) AND value IS NOT NULL AND "
+                        "(expires_at IS NULL OR expires_at > :t%d)",
+                        nArg, nArg, nArg);
+  }
+  if (asOf != PLAN_AS_OF && p->settings.format >= 3) {
+    sqlite3_str_appendall(pPlan, "WHERE (expires_at IS NULL OR expires_at > :now)");
+  } else if (asOf != PLAN_AS_OF) {
+    zSep = "WHERE "; /* format 2 or older, not upgraded yet: no expiry */
+  }
 
   for (i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
@@ -74,7 +114,7 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       zSep = " AND ";
       continue;
     }
-    if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_CREATED_AT) continue;
+    if (iCol < 0 || iCol == MEM_COL_VALUE || iCol > MEM_COL_EXPIRES_AT) continue;
     zColl = sqlite3_vtab_collation(pInfo, i);
     if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
 
@@ -166,7 +206,8 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   if (otherRange) rows /= 4;
   pInfo->estimatedRows = (sqlite3_int64)(rows < 1 ? 1 : rows);
 
-  pInfo->idxNum = (int)(pInfo->colUsed & PLAN_COLUMNS) | (search ? PLAN_SEARCH : 0);
+  pInfo->idxNum = (int)(pInfo->colUsed & PLAN_COLUMNS) |
+                  (search ? PLAN_SEARCH : 0) | asOf;
   if (sqlite3_str_errcode(pPlan) != SQLITE_OK) {
     sqlite3_free(sqlite3_str_finish(pPlan));
     return SQLITE_NOMEM;
@@ -183,7 +224,9 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan) {
   char *zFrom, *zSql;
 #define COLUMN_IF_USED(COL, NAME) ((idxNum & (1 << (COL))) ? NAME : "NULL")
-  if (idxNum & PLAN_SEARCH) {
+  if (idxNum & PLAN_AS_OF) {
+    zFrom = sqlite3_mprintf("\"%w\".\"%w_versions\" AS d", p->zSchema, p->zName);
+  } else if (idxNum & PLAN_SEARCH) {
     zFrom = sqlite3_mprintf(
         "\"%w\".\"%w_search\" JOIN \"%w\".\"%w_data\" AS d "
         "ON d.id = \"%w_search\".rowid",
@@ -193,12 +236,14 @@ char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan) {
   }
   if (zFrom == 0) return 0;
   zSql = sqlite3_mprintf(
-      "SELECT d.id, %s, %s, %s, %s, %s, %s FROM %s %s",
+      "SELECT d.id, %s, %s, %s, %s, %s, %s, %s FROM %s %s",
       COLUMN_IF_USED(MEM_COL_NAMESPACE, "d.namespace"),
       COLUMN_IF_USED(MEM_COL_KEY, "d.key"), COLUMN_IF_USED(MEM_COL_VALUE, "d.value"),
       COLUMN_IF_USED(MEM_COL_UPDATED_AT, "d.updated_at"),
       COLUMN_IF_USED(MEM_COL_CREATED_AT, "d.created_at"),
       (idxNum & PLAN_SEARCH) && (idxNum & (1 << MEM_COL_RANK)) ? "rank" : "NULL",
+      p->settings.format >= 3 ? COLUMN_IF_USED(MEM_COL_EXPIRES_AT, "d.expires_at")
+                              : "NULL",
       zFrom, strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
 #undef COLUMN_IF_USED
   sqlite3_free(zFrom);
@@ -327,6 +372,16 @@ int memLocalBindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv) {
       iArg = atoi(zName + 1);
       if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
       rc = sqlite3_bind_value(pStmt, i, argv[iArg - 1]);
+    } else if (zName[0] == 't') {
+      /* as_of: a time, a number; anything else would compare as text. */
+      int t;
+      iArg = atoi(zName + 1);
+      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
+      t = sqlite3_value_numeric_type(argv[iArg - 1]);
+      if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) return SQLITE_MISMATCH;
+      rc = sqlite3_bind_double(pStmt, i, sqlite3_value_double(argv[iArg - 1]));
+    } else if (strcmp(zName, "now") == 0) {
+      rc = sqlite3_bind_double(pStmt, i, memNow());
     } else {
       return SQLITE_ERROR;
     }

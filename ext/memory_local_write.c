@@ -13,8 +13,10 @@
 
 /* Expand a sql/ template for table p: {S} and {T} become the schema and
 ** table names (escaped for a "quoted identifier"), {MAX_BYTES} and
-** {MAX_WRITES} the limits as literals (settings never change after CREATE,
-** and a literal saves two lookups per written row), {TODAY} the UTC day. */
+** {MAX_WRITES} the limits as literals (a literal saves two lookups per
+** written row; a changed setting makes the triggers again), {PRUNE} and
+** {KEEP} whether and after how many seconds versions are pruned, {TODAY}
+** the UTC day. */
 char *memLocalExpand(const char *zTemplate, MemVtab *p,
                             const char *zName) {
   sqlite3_str *pOut = sqlite3_str_new(0);
@@ -32,6 +34,12 @@ char *memLocalExpand(const char *zTemplate, MemVtab *p,
     } else if (strncmp(z, "{TNAME}", 7) == 0) {
       sqlite3_str_appendf(pOut, "%Q", zName);
       z += 6;
+    } else if (strncmp(z, "{PRUNE}", 7) == 0) {
+      sqlite3_str_appendall(pOut, p->settings.historyDays > 0 ? "1" : "0");
+      z += 6;
+    } else if (strncmp(z, "{KEEP}", 6) == 0) {
+      sqlite3_str_appendf(pOut, "%lld", (sqlite3_int64)p->settings.historyDays * 86400);
+      z += 5;
     } else if (strncmp(z, "{TODAY}", 7) == 0) {
       sqlite3_str_appendall(pOut, TODAY_SQL);
       z += 6;
@@ -75,41 +83,80 @@ int memLocalExec(MemVtab *p, const char *zName, const char *zTemplate,
 static const char *const azWriteSql[W_COUNT] = {
     /* W_INSERT */
     "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    "created_at{EXP_COL}) VALUES (?1, ?2, ?3, ?4, ?5{EXP_VAL})",
     /* W_INSERT_REPLACE: created_at survives unless given (?6) */
     "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
-    "UPDATE SET value = excluded.value, updated_at = excluded.updated_at, "
+    "created_at{EXP_COL}) VALUES (?1, ?2, ?3, ?4, ?5{EXP_VAL}) ON "
+    "CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, "
+    "updated_at = excluded.updated_at{EXP_EXCLUDED}, "
     "created_at = CASE WHEN ?6 THEN excluded.created_at ELSE created_at END",
     /* W_INSERT_IGNORE */
     "INSERT INTO \"%w\".\"%w_data\"(namespace, key, value, updated_at, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO "
-    "NOTHING",
+    "created_at{EXP_COL}) VALUES (?1, ?2, ?3, ?4, ?5{EXP_VAL}) ON "
+    "CONFLICT(namespace, key) DO NOTHING",
     /* W_UPDATE: NULL value/created_at mean "unchanged" */
     "UPDATE \"%w\".\"%w_data\" SET namespace = ?1, key = ?2, "
     "value = coalesce(?3, value), updated_at = ?4, "
-    "created_at = coalesce(?5, created_at) WHERE id = ?6",
+    "created_at = coalesce(?5, created_at){EXP_SET} WHERE id = ?6",
     /* W_DELETE */
     "DELETE FROM \"%w\".\"%w_data\" WHERE id = ?1",
-    /* W_TAKE_OVER: entry ?6 takes the value (given ?3, else entry ?7's),
-    ** updated_at ?4 and created_at (given ?5, else entry ?7's) */
+    /* W_TAKE_OVER: entry ?6 takes the value (given ?3, else entry ?8's),
+    ** updated_at ?4, created_at (given ?5, else entry ?8's), expires_at ?7 */
     "UPDATE \"%w\".\"%w_data\" SET "
-    "value = coalesce(?3, (SELECT value FROM \"%w\".\"%w_data\" WHERE id = ?7)), "
+    "value = coalesce(?3, (SELECT value FROM \"%w\".\"%w_data\" WHERE id = ?8)), "
     "updated_at = ?4, created_at = coalesce(?5, (SELECT created_at FROM "
-    "\"%w\".\"%w_data\" WHERE id = ?7)) WHERE id = ?6",
+    "\"%w\".\"%w_data\" WHERE id = ?8)){EXP_SET} WHERE id = ?6",
     /* W_FIND */
     "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?2",
     /* W_EXISTS */
     "SELECT 1 FROM \"%w\".\"%w_data\" WHERE id = ?1",
     /* W_NAMESPACE_OF */
     "SELECT 1 FROM \"%w\".\"%w_data\" WHERE id = ?1 AND namespace = ?2",
+    /* W_EXPIRED: a few expired entries of namespace ?1 at time ?2 (a seek
+    ** in "<name>_expiry"; nothing at all in a namespace where none is) */
+    "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND "
+    "expires_at <= ?2 ORDER BY expires_at LIMIT " PURGE_PER_WRITE_SQL,
+    /* W_EXPIRED_KEY: entry (?1, ?3), if it has expired at time ?2 */
+    "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?3 "
+    "AND expires_at <= ?2",
 };
+
+/* A write statement's SQL: {EXP_...} are its expires_at parts, left out
+** for a table still in format 2 or older (an upgrade blocked when it was
+** opened, by a lock or a read-only file: it can be written, without
+** expiry, and is upgraded when next opened). */
+static char *writeSql(MemVtab *p, int i) {
+  static const char *const azPart[][2] = {
+      {"{EXP_COL}", ", expires_at"},
+      {"{EXP_VAL}", ", ?7"},
+      {"{EXP_EXCLUDED}", ", expires_at = excluded.expires_at"},
+      {"{EXP_SET}", ", expires_at = ?7"}};
+  char *zTemplate = sqlite3_mprintf(azWriteSql[i], p->zSchema, p->zName,
+                                    p->zSchema, p->zName, p->zSchema, p->zName);
+  sqlite3_str *pOut;
+  const char *z;
+  unsigned k;
+  if (zTemplate == 0) return 0;
+  pOut = sqlite3_str_new(0);
+  for (z = zTemplate; *z; z++) {
+    for (k = 0; k < sizeof(azPart) / sizeof(azPart[0]); k++) {
+      size_t n = strlen(azPart[k][0]);
+      if (strncmp(z, azPart[k][0], n) == 0) {
+        if (p->settings.format >= 3) sqlite3_str_appendall(pOut, azPart[k][1]);
+        z += n - 1;
+        break;
+      }
+    }
+    if (k == sizeof(azPart) / sizeof(azPart[0])) sqlite3_str_appendchar(pOut, 1, *z);
+  }
+  sqlite3_free(zTemplate);
+  return sqlite3_str_finish(pOut);
+}
 
 static int writeStmt(MemVtab *p, int i, sqlite3_stmt **ppStmt) {
   LocalState *s = p->pState;
   if (s->aWrite[i] == 0) {
-    char *zSql = sqlite3_mprintf(azWriteSql[i], p->zSchema, p->zName,
-                                 p->zSchema, p->zName, p->zSchema, p->zName);
+    char *zSql = writeSql(p, i);
     int rc;
     if (zSql == 0) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -253,6 +300,75 @@ static int searchIndex(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value *ns,
   return stepToEnd(p, pStmt, 0);
 }
 
+/* Delete entry id, and its text from the search index. */
+static int deleteEntry(MemVtab *p, sqlite3_int64 id) {
+  OldText old = {0, 0, 0};
+  sqlite3_stmt *pStmt;
+  int rc = searchRead(p, id, &old);
+  if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, id);
+    rc = stepToEnd(p, pStmt, 0);
+  }
+  if (rc == SQLITE_OK) rc = searchForget(p, &old);
+  sqlite3_free(old.z);
+  return rc;
+}
+
+/* Before a write to (ns, key): delete the entry it writes if that has
+** expired (a new entry takes its place, and its bytes are freed first),
+** and up to PURGE_PER_WRITE other expired entries of the namespace,
+** soonest first. In a namespace with none expired this is one seek of the
+** expiry index that finds nothing. The deletions are of entries no read
+** can see any more: if the write then fails, they stay, and nothing a
+** read shows has changed. With history on, each becomes an "expire"
+** version dated when it expired (local_history_triggers.sql). */
+static int purgeExpired(MemVtab *p, sqlite3_value *ns, sqlite3_value *key) {
+  sqlite3_int64 aId[PURGE_PER_WRITE + 1], iKey = 0;
+  sqlite3_stmt *pStmt;
+  int n = 0, i, rc;
+  if (p->settings.format < 3) return SQLITE_OK; /* nothing expires there */
+  rc = writeStmt(p, W_EXPIRED, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, ns);
+  sqlite3_bind_double(pStmt, 2, p->pClock->writeNow);
+  while (sqlite3_step(pStmt) == SQLITE_ROW) {
+    if (n < PURGE_PER_WRITE) aId[n++] = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = stepToEnd(p, pStmt, 0); /* reports the error, if stepping failed */
+  if (rc != SQLITE_OK || n == 0) return rc;
+  rc = writeStmt(p, W_EXPIRED_KEY, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, ns);
+  sqlite3_bind_double(pStmt, 2, p->pClock->writeNow);
+  sqlite3_bind_value(pStmt, 3, key);
+  rc = stepToEnd(p, pStmt, &iKey);
+  for (i = 0; i < n && iKey; i++) {
+    if (aId[i] == iKey) iKey = 0;
+  }
+  if (iKey) aId[n++] = iKey;
+  for (i = 0; i < n && rc == SQLITE_OK; i++) rc = deleteEntry(p, aId[i]);
+  return rc;
+}
+
+/* Bind ?7, the expires_at a write stores: the one given (in an INSERT,
+** NULL is "not given", as every column left out is NULL; an UPDATE that
+** sets it to NULL makes the entry live forever), else now + ttl_seconds,
+** or NULL when the table's entries live forever. */
+static void bindExpiry(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_value *exp,
+                       int isUpdate) {
+  int given = isUpdate ? !sqlite3_value_nochange(exp)
+                       : sqlite3_value_type(exp) != SQLITE_NULL;
+  if (given && sqlite3_value_type(exp) != SQLITE_NULL) {
+    sqlite3_bind_double(pStmt, 7, sqlite3_value_double(exp));
+  } else if (!given && p->settings.ttlSeconds > 0) {
+    sqlite3_bind_double(pStmt, 7,
+                        p->pClock->writeNow + (double)p->settings.ttlSeconds);
+  } else {
+    sqlite3_bind_null(pStmt, 7);
+  }
+}
+
 /* The rowid of (namespace, key) in *pRowid, or 0 when there is none. */
 static int findRow(MemVtab *p, sqlite3_value *ns, sqlite3_value *key,
                    sqlite3_int64 *pRowid) {
@@ -280,11 +396,12 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   int which = conflict == SQLITE_REPLACE  ? W_INSERT_REPLACE
               : conflict == SQLITE_IGNORE ? W_INSERT_IGNORE
                                           : W_INSERT;
-  double now = memNow();
+  double now = p->pClock->writeNow;
   sqlite3_stmt *pStmt;
   sqlite3_int64 iOld = 0;
   OldText old = {0, 0, 0};
-  int rc;
+  int rc = purgeExpired(p, ns, key);
+  if (rc != SQLITE_OK) return rc;
   /* With search on, the entry this may replace (or keep) is looked up
   ** first, and its old text read, before anything is written. */
   if (p->settings.search && which != W_INSERT) {
@@ -297,7 +414,6 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
     sqlite3_free(old.z);
     return rc;
   }
-  if (rc != SQLITE_OK) return rc;
   sqlite3_bind_value(pStmt, 1, ns);
   sqlite3_bind_value(pStmt, 2, key);
   /* STATIC: argv outlives the step, and stepToEnd() clears the bindings. */
@@ -319,6 +435,7 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
   if (which == W_INSERT_REPLACE) {
     sqlite3_bind_int(pStmt, 6, sqlite3_value_type(cre) != SQLITE_NULL);
   }
+  bindExpiry(p, pStmt, aCol[MEM_COL_EXPIRES_AT], 0);
   /* The rowid only feeds last_insert_rowid(): no RETURNING, which would
   ** build a temporary table for every row. */
   rc = stepToEnd(p, pStmt, 0);
@@ -344,9 +461,9 @@ static int localInsert(MemVtab *p, sqlite3_value **aCol, sqlite3_int64 *pRowid) 
 }
 
 /* Bind the value and times of an UPDATE (argv's columns) to pStmt's ?3
-** (value; unbound, NULL, when unchanged), ?4 (updated_at: given, else now)
-** and ?5 (created_at; unbound when not given). */
-static void bindUpdate(sqlite3_stmt *pStmt, sqlite3_value **aCol) {
+** (value; unbound, NULL, when unchanged), ?4 (updated_at: given, else now),
+** ?5 (created_at; unbound when not given) and ?7 (expires_at). */
+static void bindUpdate(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_value **aCol) {
   sqlite3_value *val = aCol[MEM_COL_VALUE];
   sqlite3_value *upd = aCol[MEM_COL_UPDATED_AT], *cre = aCol[MEM_COL_CREATED_AT];
   if (!sqlite3_value_nochange(val)) {
@@ -356,11 +473,12 @@ static void bindUpdate(sqlite3_stmt *pStmt, sqlite3_value **aCol) {
   if (!sqlite3_value_nochange(upd) && sqlite3_value_type(upd) != SQLITE_NULL) {
     sqlite3_bind_double(pStmt, 4, sqlite3_value_double(upd));
   } else {
-    sqlite3_bind_double(pStmt, 4, memNow());
+    sqlite3_bind_double(pStmt, 4, p->pClock->writeNow);
   }
   if (!sqlite3_value_nochange(cre) && sqlite3_value_type(cre) != SQLITE_NULL) {
     sqlite3_bind_double(pStmt, 5, sqlite3_value_double(cre));
   }
+  bindExpiry(p, pStmt, aCol[MEM_COL_EXPIRES_AT], 1);
 }
 
 /* UPDATE OR REPLACE moving entry iRowid onto entry iOther: iOther takes the
@@ -378,9 +496,9 @@ static int takeOver(MemVtab *p, sqlite3_int64 iRowid, sqlite3_int64 iOther,
   if (rc == SQLITE_OK) rc = searchRead(p, iRowid, &oldMoved);
   if (rc == SQLITE_OK) rc = writeStmt(p, W_TAKE_OVER, &pStmt);
   if (rc == SQLITE_OK) {
-    bindUpdate(pStmt, aCol);
+    bindUpdate(p, pStmt, aCol);
     sqlite3_bind_int64(pStmt, 6, iOther);
-    sqlite3_bind_int64(pStmt, 7, iRowid);
+    sqlite3_bind_int64(pStmt, 8, iRowid);
     rc = stepToEnd(p, pStmt, 0);
   }
   if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
@@ -413,9 +531,14 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
   int conflict = sqlite3_vtab_on_conflict(p->db);
   int newValue = !sqlite3_value_nochange(aCol[MEM_COL_VALUE]);
   sqlite3_int64 iOther = 0;
-  OldText old = {0, 0, 0}, oldOther = {0, 0, 0};
+  OldText old = {0, 0, 0};
   sqlite3_stmt *pStmt;
   int rc, same = 0;
+
+  /* An expired entry where this one goes is gone already, not in the way
+  ** (and maybe this very entry expired after it was read). */
+  rc = purgeExpired(p, ns, key);
+  if (rc != SQLITE_OK) return rc;
 
   /* A row an earlier row of the same UPDATE OR REPLACE replaced is gone:
   ** nothing to update, as in a plain table. */
@@ -446,14 +569,7 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
     rc = sameNamespace(p, iRowid, ns, &same);
     if (rc != SQLITE_OK) return rc;
     if (!same) return takeOver(p, iRowid, iOther, aCol);
-    rc = searchRead(p, iOther, &oldOther);
-    if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pStmt, 1, iOther);
-      rc = stepToEnd(p, pStmt, 0);
-    }
-    if (rc == SQLITE_OK) rc = searchForget(p, &oldOther);
-    sqlite3_free(oldOther.z);
+    rc = deleteEntry(p, iOther);
     if (rc != SQLITE_OK) return rc;
   }
 
@@ -464,7 +580,7 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
   if (rc == SQLITE_OK) {
     sqlite3_bind_value(pStmt, 1, ns);
     sqlite3_bind_value(pStmt, 2, key);
-    bindUpdate(pStmt, aCol);
+    bindUpdate(p, pStmt, aCol);
     sqlite3_bind_int64(pStmt, 6, iRowid);
     rc = stepToEnd(p, pStmt, 0);
   }
@@ -476,13 +592,13 @@ static int localUpdateRow(MemVtab *p, sqlite3_int64 iRowid, sqlite3_value **aCol
   return rc;
 }
 
-/* The quota triggers can be dropped by plain SQL outside defensive mode,
-** and then quotas would stop without a word. Before a write: if the schema
+/* The quota and history triggers can be dropped by plain SQL outside
+** defensive mode, and then quotas (or history) would stop without a word. Before a write: if the schema
 ** changed since the triggers were last seen, look again, and refuse to
 ** write until they are back. One PRAGMA per write otherwise. */
 static int triggersIntact(MemVtab *p) {
   LocalState *s = p->pState;
-  int rc = SQLITE_OK, version = 0, n = 0;
+  int rc = SQLITE_OK, version = 0, n = 0, nHistory = 0;
   if (s->pSchemaVersion == 0) {
     char *zSql = sqlite3_mprintf("PRAGMA \"%w\".schema_version", p->zSchema);
     if (zSql == 0) return SQLITE_NOMEM;
@@ -498,53 +614,73 @@ static int triggersIntact(MemVtab *p) {
   if (rc != SQLITE_OK || (version == s->iCheckedVersion && version != 0)) return rc;
   if (s->pTriggers == 0) {
     char *zSql = sqlite3_mprintf(
-        "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = 'trigger' AND "
-        "tbl_name = '%q_data' AND name IN ('%q_quota_insert', "
-        "'%q_quota_update', '%q_quota_delete')",
-        p->zSchema, p->zName, p->zName, p->zName, p->zName);
+        "SELECT count(*) FILTER (WHERE name IN ('%q_quota_insert', "
+        "'%q_quota_update', '%q_quota_delete')), count(*) FILTER (WHERE name IN "
+        "('%q_history_insert', '%q_history_update', '%q_history_delete')) "
+        "FROM \"%w\".sqlite_schema WHERE type = 'trigger' AND tbl_name = '%q_data'",
+        p->zName, p->zName, p->zName, p->zName, p->zName, p->zName, p->zSchema,
+        p->zName);
     if (zSql == 0) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
                             &s->pTriggers, 0);
     sqlite3_free(zSql);
     if (rc != SQLITE_OK) return rc;
   }
-  if (sqlite3_step(s->pTriggers) == SQLITE_ROW) n = sqlite3_column_int(s->pTriggers, 0);
+  if (sqlite3_step(s->pTriggers) == SQLITE_ROW) {
+    n = sqlite3_column_int(s->pTriggers, 0);
+    nHistory = sqlite3_column_int(s->pTriggers, 1);
+  }
   rc = sqlite3_reset(s->pTriggers);
   if (rc != SQLITE_OK) return rc;
-  if (n != 3) {
+  if (n != 3 || (p->settings.history && nHistory != 3)) {
     memSetError(&p->base,
-                "memory: a quota trigger of table '%s' is missing (dropped by "
-                "plain SQL?), so its quotas would not hold; writes are refused "
+                "memory: a %s trigger of table '%s' is missing (dropped by "
+                "plain SQL?), so its %s would not hold; writes are refused "
                 "until it is repaired: INSERT INTO \"%w\"(\"%w\") VALUES "
                 "('rebuild')",
-                p->zName, p->zName, p->zName);
+                n != 3 ? "quota" : "history", p->zName,
+                n != 3 ? "quotas" : "history", p->zName, p->zName);
     return SQLITE_ERROR;
   }
   s->iCheckedVersion = version;
   return SQLITE_OK;
 }
 
-int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
-                       sqlite3_int64 *pRowid) {
-  MemVtab *p = (MemVtab *)pVtab;
-  sqlite3_stmt *pStmt;
+/* Is what a write gives for the hidden columns usable? expires_at is a
+** time or NULL; as_of is for reading. An error message, or 0. */
+static char *checkHidden(sqlite3_value **aCol) {
+  sqlite3_value *exp = aCol[MEM_COL_EXPIRES_AT], *asOf = aCol[MEM_COL_AS_OF];
+  if (!sqlite3_value_nochange(exp) && sqlite3_value_type(exp) != SQLITE_NULL) {
+    int t = sqlite3_value_numeric_type(exp);
+    if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) {
+      return sqlite3_mprintf("memory: expires_at must be a time in Unix epoch "
+                             "seconds (a number) or NULL, not '%s'",
+                             sqlite3_value_text(exp));
+    }
+  }
+  if (!sqlite3_value_nochange(asOf) && sqlite3_value_type(asOf) != SQLITE_NULL) {
+    return sqlite3_mprintf("memory: as_of is for reading the past "
+                           "(WHERE as_of = <time>); a write cannot set it");
+  }
+  return 0;
+}
+
+static int localWrite(MemVtab *p, int argc, sqlite3_value **argv,
+                      sqlite3_int64 *pRowid) {
+  sqlite3_vtab *pVtab = &p->base;
   char *zErr;
   int rc;
 
+  if (sqlite3_value_type(argv[0]) == SQLITE_INTEGER &&
+      sqlite3_value_int64(argv[0]) < 0) {
+    memSetError(pVtab, "memory: rows read as_of a past time are history and "
+                       "cannot be changed; write the current entry (leave "
+                       "as_of out)");
+    return SQLITE_ERROR;
+  }
   rc = triggersIntact(p);
   if (rc != SQLITE_OK) return rc;
-  if (argc == 1) { /* DELETE */
-    OldText old = {0, 0, 0};
-    rc = searchRead(p, sqlite3_value_int64(argv[0]), &old);
-    if (rc == SQLITE_OK) rc = writeStmt(p, W_DELETE, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_value(pStmt, 1, argv[0]);
-      rc = stepToEnd(p, pStmt, 0);
-    }
-    if (rc == SQLITE_OK) rc = searchForget(p, &old);
-    sqlite3_free(old.z);
-    return rc;
-  }
+  if (argc == 1) return deleteEntry(p, sqlite3_value_int64(argv[0]));
 
   /* Every check happens before anything is written. */
   zErr = memCheckRow(&p->settings, argv[2 + MEM_COL_NAMESPACE],
@@ -552,6 +688,7 @@ int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                      sqlite3_value_nochange(argv[2 + MEM_COL_VALUE])
                          ? 0
                          : argv[2 + MEM_COL_VALUE]);
+  if (zErr == 0) zErr = checkHidden(argv + 2);
   if (zErr) {
     sqlite3_free(pVtab->zErrMsg);
     pVtab->zErrMsg = zErr;
@@ -572,6 +709,19 @@ int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     return SQLITE_ERROR;
   }
   return localUpdateRow(p, sqlite3_value_int64(argv[0]), argv + 2);
+}
+
+/* One instant for the whole write: its times, its expiry checks and every
+** trigger it fires (memory_now()). */
+int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                   sqlite3_int64 *pRowid) {
+  MemVtab *p = (MemVtab *)pVtab;
+  double outer = p->pClock->writeNow;
+  int rc;
+  p->pClock->writeNow = memNow();
+  rc = localWrite(p, argc, argv, pRowid);
+  p->pClock->writeNow = outer;
+  return rc;
 }
 
 /* memory_quota(QUOTA, NAMESPACE, NEW_TOTAL, LIMIT, GREW, TABLE): called by

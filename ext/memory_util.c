@@ -27,10 +27,16 @@ int memExecPrintf(sqlite3 *db, const char *zFormat, ...) {
   return rc;
 }
 
+/* The time a test has set (memory_test_clock()), or 0: the real clock. */
+static double testNow = 0;
+
+void memSetTestClock(double t) { testNow = t; }
+
 /* Microseconds rather than the VFS's milliseconds, so that writes in quick
 ** succession still sort in order. */
 double memNow(void) {
   struct timespec ts;
+  if (testNow > 0) return testNow;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

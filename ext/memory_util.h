@@ -23,6 +23,10 @@ int memExecPrintf(sqlite3 *db, const char *zFormat, ...);
 
 /* Unix epoch seconds, fractional, UTC, to the microsecond. */
 double memNow(void);
+/* Tests only (memory_test_clock(), registered when $MEMORY_TEST_CLOCK is
+** set at load): make memNow() return t for the whole process; 0 gives the
+** real clock back. */
+void memSetTestClock(double t);
 
 /* Return column i of a stepped statement as the result of ctx, keeping its
 ** type. Cheaper than sqlite3_result_value(ctx, sqlite3_column_value(..)),

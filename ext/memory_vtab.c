@@ -87,7 +87,8 @@ static int checkFormat(MemVtab *p, char **pzErr) {
 }
 
 static int memInit(sqlite3 *db, int argc, const char *const *argv,
-                   sqlite3_vtab **ppVtab, char **pzErr, int isCreate) {
+                   sqlite3_vtab **ppVtab, char **pzErr, int isCreate,
+                   MemClock *pClock) {
   MemVtab *p;
   int rc;
   *ppVtab = 0;
@@ -95,6 +96,7 @@ static int memInit(sqlite3 *db, int argc, const char *const *argv,
   if (p == 0) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->db = db;
+  p->pClock = pClock;
   p->zSchema = sqlite3_mprintf("%s", argv[1]);
   p->zName = sqlite3_mprintf("%s", argv[2]);
   if (p->zSchema == 0 || p->zName == 0) {
@@ -143,15 +145,13 @@ error:
 static int memCreate(sqlite3 *db, void *pAux, int argc,
                      const char *const *argv, sqlite3_vtab **ppVtab,
                      char **pzErr) {
-  (void)pAux;
-  return memInit(db, argc, argv, ppVtab, pzErr, 1);
+  return memInit(db, argc, argv, ppVtab, pzErr, 1, pAux);
 }
 
 static int memConnect(sqlite3 *db, void *pAux, int argc,
                       const char *const *argv, sqlite3_vtab **ppVtab,
                       char **pzErr) {
-  (void)pAux;
-  return memInit(db, argc, argv, ppVtab, pzErr, 0);
+  return memInit(db, argc, argv, ppVtab, pzErr, 0, pAux);
 }
 
 #define BACKEND(pVtab) (((MemVtab *)(pVtab))->pBackend)
@@ -343,7 +343,7 @@ static int memFindFunction(sqlite3_vtab *pVtab, int nArg, const char *zName,
 
 /* Backing tables are shadow tables: defensive mode keeps SQL off them. */
 static int memShadowName(const char *zSuffix) {
-  static const char *azShadow[] = {"config", "data", "quota"};
+  static const char *azShadow[] = {"config", "data", "quota", "versions"};
   unsigned i;
   for (i = 0; i < sizeof(azShadow) / sizeof(azShadow[0]); i++) {
     if (sqlite3_stricmp(zSuffix, azShadow[i]) == 0) return 1;
@@ -378,8 +378,33 @@ static const sqlite3_module memModule = {
     .xShadowName = memShadowName,
 };
 
+/* memory_now(): the time of the write running (MemClock), else the clock.
+** The history triggers call it (sql/ext/local_history_triggers.sql). */
+static void nowFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  MemClock *pClock = sqlite3_user_data(ctx);
+  (void)argc;
+  (void)argv;
+  sqlite3_result_double(ctx, pClock->writeNow > 0 ? pClock->writeNow : memNow());
+}
+
 int memRegisterModule(sqlite3 *db) {
   int rc = memRegisterLocalFunctions(db);
-  if (rc == SQLITE_OK) rc = sqlite3_create_module(db, "memory", &memModule, 0);
+  MemClock *pClock = sqlite3_malloc(sizeof(*pClock));
+  if (pClock == 0) return SQLITE_NOMEM;
+  pClock->writeNow = 0;
+  /* The function owns the clock (frees it when the connection closes, after
+  ** every table is disconnected); the module borrows it. Not
+  ** SQLITE_DIRECTONLY: triggers and the history view call it, and reading
+  ** the time is harmless. */
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "memory_now", 0,
+                                    SQLITE_UTF8 | SQLITE_INNOCUOUS, pClock,
+                                    nowFunc, 0, 0, sqlite3_free);
+  } else {
+    sqlite3_free(pClock);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_module_v2(db, "memory", &memModule, pClock, 0);
+  }
   return rc;
 }

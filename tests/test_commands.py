@@ -73,8 +73,9 @@ def test_a_lowered_limit_deletes_nothing_and_refuses_only_growth(two):
     ("remote", "http://127.0.0.1:1", "memory: remote cannot be changed on an existing "
      "table; create another table and copy the entries (INSERT INTO new SELECT * FROM old)"),
     ("vacuum", None, "memory: unknown command or setting 'vacuum' for local table 'mem'; "
-     "commands: integrity-check, rebuild; settings: max_value_bytes, "
-     "max_namespace_bytes, max_writes_per_day, search"),
+     "commands: integrity-check, rebuild, sweep; settings: max_value_bytes, "
+     "max_namespace_bytes, max_writes_per_day, search, ttl_seconds, history, "
+     "history_days"),
 ])
 def test_bad_commands_say_what_is_wrong_and_change_nothing(two, name, value, message):
     a, _ = two

@@ -294,14 +294,17 @@ def test_settings_persist(tmp_path):
         conn.execute("INSERT INTO mem VALUES ('b', 'k3', '123456', NULL)")
     assert "over max_value_bytes=5" in str(e.value)
     assert rows(conn, "SELECT name, value FROM mem_config ORDER BY name") == [
-        ("format", 2), ("max_namespace_bytes", 52428800), ("max_value_bytes", 5),
-        ("max_writes_per_day", 2), ("mode", "local"), ("search", 0)]
+        ("format", 3), ("history", 0), ("history_days", 30),
+        ("max_namespace_bytes", 52428800), ("max_value_bytes", 5),
+        ("max_writes_per_day", 2), ("mode", "local"), ("search", 0),
+        ("ttl_seconds", 0)]
 
 
 @pytest.mark.parametrize("args,message", [
     ("foo=1", "memory: unknown argument 'foo'; known: remote, token_env, "
               "max_value_bytes, max_namespace_bytes, max_writes_per_day, search, "
-              "timeout_ms, retries, concurrency"),
+              "ttl_seconds, history, history_days, timeout_ms, retries, "
+              "concurrency"),
     ("max_writes_per_day=-1", "memory: max_writes_per_day must be a whole "
                               "number from 0 to 1125899906842624, not '-1'"),
     ("max_value_bytes=abc", "memory: max_value_bytes must be a whole number "
@@ -339,11 +342,18 @@ def test_rename_and_drop_cover_every_object(mem):
         ("table", "agent_quota"),
         ("trigger", "agent_quota_delete"), ("trigger", "agent_quota_insert"),
         ("trigger", "agent_quota_update"), ("view", "agent_usage"),
-        ("index", "sqlite_autoindex_agent_data_1")]
+        # An index keeps its name through ALTER TABLE RENAME (and cannot be
+        # made again while a statement runs): it is found by its table.
+        ("index", "mem_expiry"), ("index", "sqlite_autoindex_agent_data_1")]
     mem.execute("INSERT INTO agent VALUES ('a', 'k2', 'v', NULL)")
     assert rows(mem, "SELECT keys, writes_today FROM agent_usage") == [(2, 2)]
-    # The old name is free again.
+    # The old name is free again; its index takes the next free name.
     mem.execute("CREATE VIRTUAL TABLE mem USING memory")
+    assert rows(mem, "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' "
+                     "AND name LIKE 'mem_expiry%' ORDER BY 1") == [
+        ("mem_expiry", "agent_data"), ("mem_expiry_2", "mem_data")]
+    mem.execute("INSERT INTO agent(agent) VALUES ('integrity-check')")
+    mem.execute("INSERT INTO mem(mem) VALUES ('integrity-check')")
     mem.execute("DROP TABLE agent")
     mem.execute("DROP TABLE mem")
     assert rows(mem, "SELECT name FROM sqlite_schema") == []
@@ -369,28 +379,32 @@ def test_query_plans(mem):
     def plan(sql):
         return [r[3] for r in mem.execute("EXPLAIN QUERY PLAN " + sql)]
     assert plan("SELECT value FROM mem WHERE namespace = 'a' AND key = 'b'") == [
-        "SCAN mem VIRTUAL TABLE INDEX 7:WHERE namespace = :a1 AND key = :a2"]
+        "SCAN mem VIRTUAL TABLE INDEX 7:WHERE (expires_at IS NULL OR expires_at > "
+        ":now) AND namespace = :a1 AND key = :a2"]
     assert plan("SELECT key FROM mem WHERE namespace = 'a' ORDER BY namespace, "
                 "key LIMIT 5 OFFSET 2") == [
-        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE namespace = :a1 ORDER BY "
-        "namespace, key"]
+        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE (expires_at IS NULL OR expires_at "
+        "> :now) AND namespace = :a1 ORDER BY namespace, key"]
     assert plan("SELECT key FROM mem WHERE namespace IN ('a', 'b') AND "
                 "key GLOB 'user*'") == [
-        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE namespace IN (SELECT value FROM "
+        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE (expires_at IS NULL OR expires_at "
+        "> :now) AND namespace IN (SELECT value FROM "
         "json_each(:in1)) AND key >= :a2 AND key < :a3 AND key >= :gl4 AND "
         "key < :gh4"]  # SQLite derives the first range from GLOB itself
     assert plan("SELECT * FROM mem WHERE updated_at > 5") == [
-        "SCAN mem VIRTUAL TABLE INDEX 15:WHERE updated_at > :a1"]
+        "SCAN mem VIRTUAL TABLE INDEX 15:WHERE (expires_at IS NULL OR "
+        "expires_at > :now) AND updated_at > :a1"]
     # The backing query (as readSql() builds it) of a (namespace, key)
     # lookup is an index seek, and of a namespace scan a range of the index.
     backing = ('EXPLAIN QUERY PLAN SELECT id, namespace, key, value, updated_at, '
-               'NULL FROM "main"."mem_data" ')
+               'NULL FROM "main"."mem_data" WHERE (expires_at IS NULL OR '
+               'expires_at > 0) AND ')
     assert [r[3] for r in mem.execute(
-        backing + "WHERE namespace = :a1 AND key = :a2", ("a", "b"))] == [
+        backing + "namespace = :a1 AND key = :a2", ("a", "b"))] == [
         "SEARCH main.mem_data USING INDEX sqlite_autoindex_mem_data_1 "
         "(namespace=? AND key=?)"]
     assert [r[3] for r in mem.execute(
-        backing + "WHERE namespace = :a1 ORDER BY namespace, key", ("a",))] == [
+        backing + "namespace = :a1 ORDER BY namespace, key", ("a",))] == [
         "SEARCH main.mem_data USING INDEX sqlite_autoindex_mem_data_1 "
         "(namespace=?)"]
 

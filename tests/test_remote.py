@@ -447,7 +447,7 @@ def test_settings_persist(tmp_path, server, monkeypatch):
     conn.close()
     conn = connect(path)
     assert rows(conn, "SELECT name, value FROM hosted_config ORDER BY name") == [
-        ("concurrency", 4), ("format", 2), ("max_value_bytes", 100000),
+        ("concurrency", 4), ("format", 3), ("max_value_bytes", 100000),
         ("mode", "remote"),
         ("remote", server.url), ("retries", 1), ("timeout_ms", 1234),
         ("token_env", "MEMORY_TEST_TOKEN")]

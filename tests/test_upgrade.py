@@ -38,11 +38,11 @@ def test_a_0_1_0_local_table_opens_upgraded_with_its_rows(old_db):
          1700000100.5, 1700000050.25),
         ("user-42", "user_name", "Sarah", 1700000000.125, 1700000000.125),
         ("user-7", "city", "Lisbon", 1700000200.0, 1700000200.0)]
-    assert config(conn, "mem")["format"] == 2
+    assert config(conn, "mem")["format"] == 3
     conn.close()
     # The upgrade was committed: another connection sees it.
     plain = sqlite3.connect(old_db)
-    assert dict(plain.execute("SELECT name, value FROM mem_config"))["format"] == 2
+    assert dict(plain.execute("SELECT name, value FROM mem_config"))["format"] == 3
     plain.close()
 
 
@@ -50,7 +50,7 @@ def test_an_upgraded_table_keeps_its_limits_and_totals(old_db):
     conn = connect(old_db)
     conn.execute("PRAGMA table_info(capped)")  # opens (connects) the table
     assert config(conn, "capped") == {
-        "format": 2, "mode": "local", "max_value_bytes": 200,
+        "format": 3, "mode": "local", "max_value_bytes": 200,
         "max_namespace_bytes": 1000, "max_writes_per_day": 5}
     with pytest.raises(sqlite3.OperationalError) as e:
         conn.execute("INSERT INTO capped VALUES ('a', 'big', ?, NULL)", ("x" * 201,))
@@ -72,7 +72,7 @@ def test_a_0_1_0_remote_table_keeps_its_settings(old_db):
     conn = connect(old_db)
     conn.execute("PRAGMA table_info(hosted)")  # opens (connects) the table
     cfg = config(conn, "hosted")
-    assert cfg == {"format": 2, "mode": "remote", "remote": "http://127.0.0.1:9",
+    assert cfg == {"format": 3, "mode": "remote", "remote": "http://127.0.0.1:9",
                    "timeout_ms": 2000, "retries": 3, "concurrency": 4,
                    "max_value_bytes": 100000}
     conn.close()
@@ -104,7 +104,7 @@ def test_a_newer_format_is_refused_with_what_to_do(tmp_path):
         conn.execute("SELECT * FROM mem")
     assert str(e.value) == (
         "memory: table 'mem' was written by a newer version of this extension "
-        "(on-disk format 99; this is 0.2.0, which reads formats up to 2): load "
+        "(on-disk format 99; this is 0.2.0, which reads formats up to 3): load "
         "the newer version")
 
 

@@ -11,6 +11,7 @@ CREATE TABLE "{S}"."{T}_data"(
   value TEXT NOT NULL,
   updated_at REAL NOT NULL,
   created_at REAL NOT NULL,
+  expires_at REAL,  -- NULL: never (added by format 3, see local_expiry.sql)
   UNIQUE(namespace, key)
 );
 
