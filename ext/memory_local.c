@@ -632,18 +632,20 @@ static int localNext(sqlite3_vtab_cursor *pCur) {
   return rc;
 }
 
-/* xFilter could not start the scan: say why. */
-static void filterError(LocalCursor *c, int rc, int argc, sqlite3_value **argv) {
+/* xFilter could not start the scan: say why; the code to return. */
+static int filterError(LocalCursor *c, int rc, int argc, sqlite3_value **argv) {
   MemVtab *p = (MemVtab *)c->base.pVtab;
   if (rc == SQLITE_MISMATCH && (c->idxNum & PLAN_AS_OF) && argc > 0) {
     memSetError(&p->base, "memory: as_of must be a time in Unix epoch "
                           "seconds (a number), not '%s'",
                 sqlite3_value_text(argv[0]));
+    rc = SQLITE_ERROR;
   } else {
     memSetError(&p->base, "memory: cannot read '%s': %s", p->zName,
                 sqlite3_errmsg(p->db));
   }
   c->eof = 1;
+  return rc;
 }
 
 /* Can this as_of plan run? It needs history on, one time given with =,
@@ -691,8 +693,7 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     rc = memLocalBindPlan(c->pStmt, argc, argv);
     if (rc == SQLITE_OK && (idxNum & PLAN_AS_OF)) c->asOf = sqlite3_value_double(argv[0]);
     if (rc == SQLITE_OK) return localNext(pCur);
-    filterError(c, rc, argc, argv);
-    return rc;
+    return filterError(c, rc, argc, argv);
   }
   cursorRelease(c);
   if (idxNum & (PLAN_AS_OF | PLAN_BAD_AS_OF)) {
@@ -718,8 +719,7 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     c->zQuery = memLocalSearchQuery(c->pStmt, argc, argv);
   }
   if (rc != SQLITE_OK) {
-    filterError(c, rc, argc, argv);
-    return rc;
+    return filterError(c, rc, argc, argv);
   }
   return localNext(pCur);
 }

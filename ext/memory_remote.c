@@ -228,10 +228,11 @@ static int remoteBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     if (!c->usable) continue;
     if (c->op == SQLITE_INDEX_CONSTRAINT_LIMIT) { iLimit = i; continue; }
     if (c->op == SQLITE_INDEX_CONSTRAINT_OFFSET) { iOffset = i; continue; }
-    if (c->op == SQLITE_INDEX_CONSTRAINT_MATCH && c->iColumn == MEM_COL_COMMAND) {
+    if ((c->op == SQLITE_INDEX_CONSTRAINT_MATCH && c->iColumn == MEM_COL_COMMAND) ||
+        c->iColumn == MEM_COL_AS_OF) {
       /* Consumed, so that xFilter can say why it cannot run. */
       pInfo->aConstraintUsage[i].omit = 1;
-      pInfo->idxNum = RP_MATCH;
+      pInfo->idxNum = c->iColumn == MEM_COL_AS_OF ? RP_AS_OF : RP_MATCH;
       pInfo->estimatedCost = 1;
       return SQLITE_OK;
     }
@@ -581,6 +582,14 @@ static int remoteFilter(sqlite3_vtab_cursor *pCur, int idxNum,
                 "search=on (INSERT INTO mem SELECT * FROM %s WHERE namespace = "
                 "'...') and search that",
                 p->zName, p->zName);
+    return SQLITE_ERROR;
+  }
+  if (idxNum & RP_AS_OF) {
+    memSetError(pCur->pVtab,
+                "memory: remote table '%s' has no past versions to read as_of: "
+                "the hosted API keeps none; copy the namespace into a local "
+                "table with history=on and read that",
+                p->zName);
     return SQLITE_ERROR;
   }
   if (idxNum & RP_NO_NAMESPACE) {

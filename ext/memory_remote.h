@@ -24,6 +24,7 @@
 #define RP_VALUES 0x040       /* value or created_at is read */
 #define RP_NEWEST_FIRST 0x080 /* ORDER BY updated_at DESC: the API's order */
 #define RP_MATCH 0x100        /* `t MATCH ...`: refused, the API cannot search */
+#define RP_AS_OF 0x200        /* `as_of = t`: refused, the API keeps no versions */
 
 #define LIST_MAX 1000 /* the API lists at most the newest 1000 keys */
 

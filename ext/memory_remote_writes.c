@@ -243,6 +243,14 @@ int memRemoteUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 
   zErr = memCheckRow(&p->settings, argv[2 + MEM_COL_NAMESPACE],
                      argv[2 + MEM_COL_KEY], argv[2 + MEM_COL_VALUE]);
+  if (zErr == 0 && !sqlite3_value_nochange(argv[2 + MEM_COL_EXPIRES_AT]) &&
+      sqlite3_value_type(argv[2 + MEM_COL_EXPIRES_AT]) != SQLITE_NULL) {
+    zErr = sqlite3_mprintf("memory: remote table '%s' cannot expire entries: "
+                           "the hosted API keeps them until they are deleted; "
+                           "leave expires_at out, or keep entries that expire "
+                           "in a local table",
+                           p->zName);
+  }
   if (zErr) {
     sqlite3_free(pVtab->zErrMsg);
     pVtab->zErrMsg = zErr;
