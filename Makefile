@@ -144,7 +144,7 @@ fuzz: deps fuzz-deps $(FUZZ_BINS) dist/memory.so
 	  if [ $$status -ne 0 ]; then cat build/fuzz/run_$$t.log; exit $$status; fi; \
 	done
 	DIFF_SEEDS=300 DIFF_OPS=300 $(PYTHON) -m pytest -q tests/test_differential.py
-	STATEFUL_EXAMPLES=2000 $(PYTHON) -m pytest -q tests/test_stateful.py
+	STATEFUL_EXAMPLES=2000 $(PYTHON) -m pytest -q tests/test_stateful.py tests/test_stateful_time.py
 
 # Benchmarks, not part of `make test`: tests/bench/bench.py, results in
 # tests/bench/results.md (about 7 minutes, plus 30 s the first time to build
