@@ -771,6 +771,63 @@ def search_rows(bench):
     conn.close()
 
 
+# -- memory in time: expiry and history ------------------------------------------
+
+@row("time")
+def time_rows(bench):
+    """What expiry and history cost: writes with history=on vs off and with
+    a TTL vs none (the same table otherwise), and an as_of read of a
+    1000-key namespace holding 10 versions per key vs a current read."""
+    os.makedirs(SCRATCH, exist_ok=True)
+    path = os.path.join(SCRATCH, "time.db")
+    if os.path.exists(path):
+        os.unlink(path)
+    conn = connect(path)
+    for name, args in (("plain", ""), ("hist", ", history=on"), ("ttl", ", ttl_seconds=3600")):
+        conn.execute(f"CREATE VIRTUAL TABLE {name} USING memory(max_writes_per_day=0, "
+                     f"max_namespace_bytes=0{args})")
+    w = 5000
+    # Overwrites of 500 keys, 10 each: every write replaces a version.
+    data = [(f"user-{i % 50}", f"k{i % 500}", f"value {i} " * 8) for i in range(w)]
+
+    def writes(table):
+        def run():
+            conn.execute("BEGIN")
+            t = cpu_timed(lambda: conn.executemany(
+                f"INSERT OR REPLACE INTO {table}(namespace, key, value) VALUES (?, ?, ?)",
+                data))
+            conn.execute("ROLLBACK")
+            return t
+        return run
+    for other, what in (("hist", "history=on vs off"), ("ttl", "ttl_seconds=3600 vs none")):
+        base, ours = interleave([writes("plain"), writes(other)], bench.rounds())
+        r = Spread(ratios(ours, base))
+        bench.record(f"write cost: {w} INSERT OR REPLACE (500 keys), {what}",
+                     f"{x(r.median)} ({us(statistics.median(ours) / w)} vs "
+                     f"{us(statistics.median(base) / w)} per write)", r.text(x), None, None)
+    # 1000 keys x 10 versions, one second apart; as_of halfway vs now.
+    conn.execute("INSERT INTO hist(hist, value) VALUES ('history_days', 0)")
+    conn.execute("BEGIN")
+    for v in range(10):
+        conn.executemany("INSERT OR REPLACE INTO hist(namespace, key, value, updated_at) "
+                         "VALUES ('user-1', ?, ?, ?)",
+                         [(f"k{k:04}", f"version {v} of {k}", 1795300000 + v * 1000 + k / 1000)
+                          for k in range(1000)])
+    conn.execute("COMMIT")
+    current = "SELECT key, value FROM hist WHERE namespace = 'user-1'"
+    past = current + " AND as_of = 1795304500"
+    assert len(conn.execute(past).fetchall()) == 1000
+
+    def read(sql):
+        return lambda: cpu_timed(lambda: conn.execute(sql).fetchall())
+    cur, old = interleave([read(current), read(past)], bench.rounds())
+    r = Spread(ratios(old, cur))
+    bench.record("as_of read of a 1000-key namespace, 10 versions per key, vs current read",
+                 f"{x(r.median)} ({ms(statistics.median(old))} vs "
+                 f"{ms(statistics.median(cur))})", r.text(x), None, None)
+    conn.close()
+
+
 # -- remote: reads and writes at latency ----------------------------------------
 
 def sdk_read(client, url, ns):
