@@ -361,3 +361,44 @@ def test_integrity_check_names_a_history_that_drifted_and_rebuild_repairs(hist):
     assert str(e.value).startswith("memory: a history trigger of table 'mem' is missing")
     hist.execute("INSERT INTO mem(mem) VALUES ('rebuild')")
     hist.execute("UPDATE mem SET value = 'y'")
+
+
+HISTORY_WRITER = r"""
+import sqlite3, sys
+ext, path, who = sys.argv[1], sys.argv[2], sys.argv[3]
+conn = sqlite3.connect(path, isolation_level=None, timeout=60)
+conn.enable_load_extension(True)
+conn.load_extension(ext)
+conn.execute("PRAGMA busy_timeout = 60000")
+for i in range(150):
+    conn.execute("INSERT OR REPLACE INTO mem(namespace, key, value, expires_at) "
+                 "VALUES ('shared', ?, ?, CASE WHEN ? % 3 = 0 THEN unixepoch() - 1 END)",
+                 (f"k{i % 10}", f"{who}{i}", i))
+"""
+
+
+def test_concurrent_writers_in_wal_keep_history_and_totals_exact(tmp_path):
+    import subprocess
+    import sys
+    from conftest import EXT
+    path = str(tmp_path / "w.db")
+    conn = connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE VIRTUAL TABLE mem USING memory(history=on, ttl_seconds=3600, "
+                 "max_writes_per_day=0)")
+    procs = [subprocess.Popen([sys.executable, "-c", HISTORY_WRITER, EXT, path, who])
+             for who in "ab"]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    conn.execute("INSERT INTO mem(mem) VALUES ('integrity-check')")
+    # Every write made one version (300), and what is current equals the
+    # live rows.
+    versions = dict(rows(conn, "SELECT op, count(*) FROM mem_history GROUP BY op"))
+    assert versions.get("insert", 0) + versions.get("update", 0) == 300
+    # Expired entries deleted by later writes became 'expire' markers, one
+    # per entry deleted: markers + live rows = versions whose key went on.
+    assert versions.get("expire", 0) > 0
+    assert rows(conn, "SELECT count(*) FROM mem_versions WHERE valid_to IS NULL "
+                      "AND value IS NOT NULL") == rows(conn, "SELECT count(*) FROM mem_data")
+    assert sorted(rows(conn, "SELECT key, value FROM mem")) == sorted(rows(
+        conn, "SELECT key, value FROM mem WHERE namespace = 'shared' AND as_of = ?",
+        (rows(conn, "SELECT memory_now()")[0][0],)))
