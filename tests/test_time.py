@@ -402,3 +402,36 @@ def test_concurrent_writers_in_wal_keep_history_and_totals_exact(tmp_path):
     assert sorted(rows(conn, "SELECT key, value FROM mem")) == sorted(rows(
         conn, "SELECT key, value FROM mem WHERE namespace = 'shared' AND as_of = ?",
         (rows(conn, "SELECT memory_now()")[0][0],)))
+
+
+CRASHER = r"""
+import os, signal, sqlite3, sys
+ext, path = sys.argv[1], sys.argv[2]
+conn = sqlite3.connect(path, isolation_level=None)
+conn.enable_load_extension(True)
+conn.load_extension(ext)
+conn.execute("BEGIN")
+for i in range(50):
+    conn.execute("INSERT OR REPLACE INTO mem(namespace, key, value, expires_at) "
+                 "VALUES ('s', ?, 'during', unixepoch() - 1)", (f"k{i % 5}",))
+conn.execute("INSERT INTO mem(mem) VALUES ('sweep')")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_crash_mid_transaction_leaves_history_and_expiry_as_they_were(tmp_path):
+    import subprocess
+    import sys
+    from conftest import EXT
+    path = str(tmp_path / "c.db")
+    conn = connect(path)
+    conn.execute("CREATE VIRTUAL TABLE mem USING memory(history=on, ttl_seconds=3600)")
+    conn.execute("INSERT INTO mem(namespace, key, value) VALUES ('s', 'k0', 'before')")
+    before = rows(conn, "SELECT * FROM mem_versions ORDER BY id")
+    conn.close()
+    proc = subprocess.run([sys.executable, "-c", CRASHER, EXT, path])
+    assert proc.returncode == -9
+    conn = connect(path)
+    assert rows(conn, "SELECT key, value FROM mem") == [("k0", "before")]
+    assert rows(conn, "SELECT * FROM mem_versions ORDER BY id") == before
+    conn.execute("INSERT INTO mem(mem) VALUES ('integrity-check')")
