@@ -27,52 +27,52 @@ static const MemBackend *backendFor(const MemSettings *s) {
   return s->isRemote ? &memRemoteBackend : &memLocalBackend;
 }
 
-/* Is any statement of the connection running? */
-static int statementsRunning(sqlite3 *db) {
-  sqlite3_stmt *pStmt;
-  for (pStmt = sqlite3_next_stmt(db, 0); pStmt; pStmt = sqlite3_next_stmt(db, pStmt)) {
-    if (sqlite3_stmt_busy(pStmt)) return 1;
-  }
-  return 0;
-}
-
 /* A table written in an older on-disk format is brought up to
-** MEM_FORMAT_CURRENT when a connection opens it: in a transaction of its
-** own (BEGIN EXCLUSIVE ... COMMIT), or in a savepoint of the caller's. When
-** that cannot happen now (a read-only file, another connection holding a
-** lock, a statement of this connection running, which a COMMIT or
-** ROLLBACK here would disturb) the table keeps working in its old format,
-** which the backends still read and write, and the upgrade is tried again
-** at the next open. Whatever happens, no transaction is left open. */
+** MEM_FORMAT_CURRENT when a connection opens it, on a private connection
+** to the same file, in a transaction of its own (BEGIN EXCLUSIVE ...
+** COMMIT). Not on this connection: xConnect runs while SQLite prepares a
+** statement, and an upgrade that adds a column (ALTER TABLE reloads the
+** whole schema) would free the very table SQLite is connecting (found by
+** valgrind: a use-after-free in sqlite3VtabCallConnect). The change of
+** schema makes this connection prepare its statement again, and connect
+** the table anew in the new format. When the upgrade cannot happen now (a
+** read-only or in-memory database, another connection holding a lock, this
+** one in a transaction) the table keeps working in its old format, which
+** the backends still read and write, and the upgrade is tried again at the
+** next open. */
 static void upgradeIfOld(MemVtab *p) {
-  int outer = sqlite3_get_autocommit(p->db);
-  char *zErr = 0;
+  const char *zFile;
+  sqlite3 *db = 0, *dbOwn = p->db;
+  char *zSchemaOwn = p->zSchema, *zErr = 0;
   int rc;
   if (p->settings.format >= MEM_FORMAT_CURRENT) return;
   if (sqlite3_db_readonly(p->db, p->zSchema) == 1) return;
-  if (outer && statementsRunning(p->db)) return;
-  /* EXCLUSIVE: the locks the COMMIT needs are taken first (in rollback-
-  ** journal mode a reader blocks a commit). Once the schema has been
-  ** changed, a failed COMMIT would leave this connection's schema to be
-  ** reloaded in the middle of the statement that opened the table. */
-  rc = memExecPrintf(p->db, outer ? "BEGIN EXCLUSIVE" : "SAVEPOINT memory_upgrade");
-  if (rc != SQLITE_OK) return;
-  if (p->pBackend->xUpgrade) {
+  zFile = sqlite3_db_filename(p->db, p->zSchema);
+  if (zFile == 0 || zFile[0] == 0) return;
+  rc = sqlite3_open_v2(zFile, &db, SQLITE_OPEN_READWRITE, 0);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 100);
+    /* EXCLUSIVE: the locks the COMMIT needs are taken first (in rollback-
+    ** journal mode a reader blocks a commit). */
+    rc = memExecPrintf(db, "BEGIN EXCLUSIVE");
+  }
+  if (rc == SQLITE_OK && p->pBackend->xUpgrade) {
+    /* The backend upgrades through p, pointed at the private connection,
+    ** where the file is "main", for this call only. */
+    static char zMain[] = "main";
+    p->db = db;
+    p->zSchema = zMain;
     rc = p->pBackend->xUpgrade(p, p->settings.format, &zErr);
+    p->db = dbOwn;
+    p->zSchema = zSchemaOwn;
     sqlite3_free(zErr);
   }
   if (rc == SQLITE_OK) {
-    rc = memConfigSetFormat(p->db, p->zSchema, p->zName, MEM_FORMAT_CURRENT);
+    rc = memConfigSetFormat(db, "main", p->zName, MEM_FORMAT_CURRENT);
   }
-  if (rc == SQLITE_OK) {
-    rc = memExecPrintf(p->db, outer ? "COMMIT" : "RELEASE memory_upgrade");
-  }
-  if (rc != SQLITE_OK) {
-    memExecPrintf(p->db, outer ? "ROLLBACK"
-                               : "ROLLBACK TO memory_upgrade; RELEASE memory_upgrade");
-    return;
-  }
-  p->settings.format = MEM_FORMAT_CURRENT;
+  if (rc == SQLITE_OK) rc = memExecPrintf(db, "COMMIT");
+  if (rc != SQLITE_OK && db) memExecPrintf(db, "ROLLBACK");
+  sqlite3_close(db);
 }
 
 /* A newer format is refused: this build would misread it. */

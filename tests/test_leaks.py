@@ -26,7 +26,19 @@ SELECT * FROM mem WHERE namespace LIKE 'A%' AND updated_at > 0;
 SELECT m1.key FROM mem m1, mem m2 WHERE m1.key = m2.key;
 SELECT * FROM mem_usage;
 BEGIN; DELETE FROM mem WHERE namespace = 'b'; ROLLBACK;
+INSERT INTO mem(mem, value) VALUES ('history', 'on');
+INSERT INTO mem(mem, value) VALUES ('search', 'on');
+INSERT INTO mem(namespace, key, value, expires_at) VALUES ('a', 'gone', 'refund', 1);
+UPDATE mem SET value = 'refund two', expires_at = NULL WHERE namespace = 'b' AND key = 'k1';
+SELECT key FROM mem WHERE mem MATCH 'refund';
+SELECT key, value FROM mem WHERE namespace = 'b' AND as_of = 2e9;
+SELECT * FROM mem WHERE as_of > 1;
+INSERT INTO mem(mem) VALUES ('sweep');
+INSERT INTO mem(mem) VALUES ('integrity-check');
+SELECT count(*) FROM mem_history;
 ALTER TABLE mem RENAME TO mem2;
+CREATE VIRTUAL TABLE mem USING memory(ttl_seconds=5);
+DROP TABLE mem;
 DROP TABLE mem2;
 CREATE VIRTUAL TABLE hosted USING memory(remote='{url}', token_env=MEMORY_TEST_TOKEN, retries=1, timeout_ms=3000);
 INSERT OR REPLACE INTO hosted(namespace, key, value) VALUES ('a', 'k1', 'one'), ('a', 'k2', 'two');
@@ -57,3 +69,21 @@ def test_no_leaks_or_invalid_accesses(tmp_path, server):
     # The scenario ran to its end: the last SELECT printed its row.
     assert "x__40y" in proc.stdout and "0.2.0" in proc.stdout, proc.stdout + proc.stderr
     assert "definitely lost" not in proc.stderr, proc.stderr
+
+
+def test_opening_a_0_1_0_table_upgrades_it_without_invalid_accesses(tmp_path):
+    """The upgrade to format 3 adds a column; run on the connection that
+    opens the table, inside SQLite's prepare, it freed the table SQLite was
+    connecting (a use-after-free, then a crash at close)."""
+    import shutil
+    path = tmp_path / "old.db"
+    shutil.copy(os.path.join(ROOT, "tests", "data", "v0.1.0.db"), path)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    proc = subprocess.run(
+        ["valgrind", "--error-exitcode=99", "--quiet", "sqlite3", str(path)],
+        input=f".load {PLAIN_EXT}\nPRAGMA table_info(capped);\n"
+              "SELECT key FROM mem WHERE namespace = 'user-7';\n"
+              "SELECT value FROM mem_config WHERE name = 'format';\n",
+        capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2:] == ["city", "3"], proc.stdout
