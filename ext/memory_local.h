@@ -1,7 +1,9 @@
 /*
-** What the three files of the local backend share: memory_local.c
-** (lifecycle, cursor), memory_local_plan.c (planner) and
-** memory_local_write.c (writes, quotas, the search index's upkeep).
+** What the four files of the local backend share: memory_local.c
+** (lifecycle, cursor), memory_local_schema.c (triggers, indexes, history,
+** the commands that check and repair them), memory_local_plan.c (planner)
+** and memory_local_write.c (writes, quotas, expiry, the search index's
+** upkeep).
 */
 #ifndef MEMORY_LOCAL_H
 #define MEMORY_LOCAL_H
@@ -105,6 +107,15 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);
 char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan);
 int memLocalBindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv);
 char *memLocalSearchQuery(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv);
+
+/* memory_local_schema.c: the objects beside "<name>_data" */
+int memLocalDropObjects(MemVtab *p);      /* triggers and views */
+int memLocalMakeTriggers(MemVtab *p, const char *zName, char **pzErr);
+int memLocalMakeIndexes(MemVtab *p, int withHistory); /* those missing */
+int memLocalTableExists(MemVtab *p, const char *zSuffix, int *pExists);
+int memLocalStartHistory(MemVtab *p, char **pzErr);
+int memLocalForgetHistory(MemVtab *p);
+int memLocalCommand(MemVtab *p, const char *zCmd, char **pzErr);
 
 /* memory_local_write.c */
 char *memLocalExpand(const char *zTemplate, MemVtab *p, const char *zName);
