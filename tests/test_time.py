@@ -435,3 +435,24 @@ def test_a_crash_mid_transaction_leaves_history_and_expiry_as_they_were(tmp_path
     assert rows(conn, "SELECT key, value FROM mem") == [("k0", "before")]
     assert rows(conn, "SELECT * FROM mem_versions ORDER BY id") == before
     conn.execute("INSERT INTO mem(mem) VALUES ('integrity-check')")
+
+
+def test_history_days_and_ttl_change_in_place_for_every_connection(tmp_path, clock):
+    path = str(tmp_path / "c.db")
+    a, b = connect(path), connect(path)
+    a.execute("CREATE VIRTUAL TABLE mem USING memory(history=on, max_writes_per_day=0)")
+    for i in range(3):
+        a.execute("INSERT OR REPLACE INTO mem(namespace, key, value) VALUES ('s', 'k', ?)",
+                  (str(i),))
+    clock(T0 + 2 * 86400)
+    a.execute("INSERT INTO mem(mem, value) VALUES ('history_days', 1)")
+    a.execute("INSERT INTO mem(mem, value) VALUES ('ttl_seconds', 10)")
+    # The other connection writes with the new settings: old versions pruned,
+    # its entry expires after 10 s.
+    b.execute("INSERT INTO mem(namespace, key, value) VALUES ('s', 'x', 'y')")
+    assert rows(b, "SELECT value FROM mem_history WHERE key = 'k' ORDER BY valid_from") == [
+        ("2",)]
+    assert rows(b, "SELECT expires_at - ? FROM mem WHERE key = 'x'", (T0 + 2 * 86400,)) == [
+        (10.0,)]
+    a.close()
+    b.close()
