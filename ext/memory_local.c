@@ -7,6 +7,7 @@
 ** memory_local_write.c, what they share memory_local.h.
 */
 #include "memory_local.h"
+#include "memory_sync_state.h"
 
 /* ---------------------------------------------------------------------- */
 /* Schema: the sql/ext/ templates with {S} and {T} filled in.                 */
@@ -152,6 +153,21 @@ static int firstDifference(MemVtab *p, char *zSql, char **pzErr) {
   return sqlite3_finalize(pStmt);
 }
 
+/* The sync state (memory_sync), if the table has been synced. */
+static int syncStateIntegrity(MemVtab *p, char **pzErr) {
+  char *zWhat = 0;
+  int rc = memSyncStateCheck(p->db, p->zSchema, p->zName, &zWhat);
+  if (rc == SQLITE_OK && zWhat) {
+    *pzErr = sqlite3_mprintf(
+        "memory: integrity-check of '%s' failed: %s; run "
+        "INSERT INTO \"%w\"(\"%w\") VALUES ('rebuild')",
+        p->zName, zWhat, p->zName, p->zName);
+    rc = SQLITE_CORRUPT_VTAB;
+  }
+  sqlite3_free(zWhat);
+  return rc;
+}
+
 /* The triggers are there, the running totals per namespace match the rows,
 ** and the search index (when on) holds exactly the rows' ids and is sound
 ** by FTS5's own check. *pzErr names the first difference and what to do. */
@@ -183,6 +199,7 @@ static int localIntegrityCheck(MemVtab *p, char **pzErr) {
       "OR coalesce(q.bytes, 0) <> coalesce(d.bytes, 0) LIMIT 1",
       zWant, p->zSchema, p->zSchema, p->zName, p->zSchema, p->zName), pzErr);
   sqlite3_free(zWant);
+  if (rc == SQLITE_OK) rc = syncStateIntegrity(p, pzErr);
   if (rc != SQLITE_OK || !p->settings.search) return rc;
   rc = firstDifference(p, sqlite3_mprintf(
       "SELECT printf('the search index lacks entry %%d', id) "
@@ -228,6 +245,7 @@ static int localRebuild(MemVtab *p, char **pzErr) {
     rc = memLocalExec(p, p->zName, memSqlLocalSearchLoad, pzErr);
   }
   if (rc == SQLITE_OK) rc = makeTriggers(p, p->zName, pzErr);
+  if (rc == SQLITE_OK) rc = memSyncStateRepair(p->db, p->zSchema, p->zName);
   return rc;
 }
 
@@ -254,6 +272,7 @@ static int localDestroy(sqlite3_vtab *pVtab) {
   int rc;
   finalizeAll(p->pState);
   rc = dropTriggersAndViews(p);
+  if (rc == SQLITE_OK) rc = memSyncStateDrop(p->db, p->zSchema, p->zName);
   if (rc != SQLITE_OK) return rc;
   zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_search\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_data\";"
@@ -287,6 +306,7 @@ static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
     rc = memExecPrintf(p->db, "ALTER TABLE \"%w\".\"%w_search\" RENAME TO "
                        "\"%w_search\"", p->zSchema, p->zName, zNew);
   }
+  if (rc == SQLITE_OK) rc = memSyncStateRename(p->db, p->zSchema, p->zName, zNew);
   if (rc == SQLITE_OK) rc = makeTriggers(p, zNew, 0);
   return rc;
 }
@@ -491,7 +511,8 @@ static int localRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
 static const char *const azLocalObject[] = {
     "data", "quota", "usage", "quota_insert", "quota_update", "quota_delete",
     "search", "search_data", "search_idx", "search_docsize", "search_config",
-    "search_content", 0};
+    "search_content", "sync_state", "sync_ns", "sync_insert", "sync_update",
+    "sync_delete", "conflicts", 0};
 
 const MemBackend memLocalBackend = {
     .zName = "local",
