@@ -511,7 +511,7 @@ static int localRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
 static const char *const azLocalObject[] = {
     "data", "quota", "usage", "quota_insert", "quota_update", "quota_delete",
     "search", "search_data", "search_idx", "search_docsize", "search_config",
-    "search_content", "sync_state", "sync_ns", "sync_insert", "sync_update",
+    "search_content", "sync", "syncns", "sync_insert", "sync_update",
     "sync_delete", "conflicts", 0};
 
 const MemBackend memLocalBackend = {

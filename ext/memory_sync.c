@@ -71,7 +71,7 @@ typedef struct SyncKey {
   char *zLocal;
   int nLocal;
   double localAt;
-  /* sync state (<t>_sync_state) */
+  /* sync state (<t>_sync) */
   int hasState, hasBaseAt, hasBase, dirty, hasChangedAt;
   double baseAt, changedAt;
   unsigned char aBase[32];
@@ -511,7 +511,7 @@ static int loadLocal(Sync *s) {
   p = 0;
   if (rc == SQLITE_OK) {
     rc = prepare(s, &p, "SELECT key, base_at, base_hash, dirty, ver, changed_at "
-                 "FROM \"%w\".\"%w_sync_state\" WHERE namespace = ?1",
+                 "FROM \"%w\".\"%w_sync\" WHERE namespace = ?1",
                  s->zLSchema, s->zLName);
   }
   if (rc != SQLITE_OK) return rc;
@@ -536,7 +536,7 @@ static int loadLocal(Sync *s) {
   if (rc == SQLITE_OK) rc = sqlite3_finalize(p); else sqlite3_finalize(p);
   p = 0;
   if (rc == SQLITE_OK) {
-    rc = prepare(s, &p, "SELECT watermark FROM \"%w\".\"%w_sync_ns\" WHERE "
+    rc = prepare(s, &p, "SELECT watermark FROM \"%w\".\"%w_syncns\" WHERE "
                  "namespace = ?1", s->zLSchema, s->zLName);
   }
   if (rc != SQLITE_OK) return rc;
@@ -833,20 +833,20 @@ static int applyPrepare(Sync *s, Apply *a) {
                  "AND key = ?2", S, T);
   }
   if (rc == SQLITE_OK) {
-    rc = prepare(s, &a->pVer, "SELECT ver FROM \"%w\".\"%w_sync_state\" WHERE "
+    rc = prepare(s, &a->pVer, "SELECT ver FROM \"%w\".\"%w_sync\" WHERE "
                  "namespace = ?1 AND key = ?2", S, T);
   }
   if (rc == SQLITE_OK) {
     /* ?5: the version the sync read; NULL: the sync's own write */
     rc = prepare(s, &a->pBase,
-                 "INSERT INTO \"%w\".\"%w_sync_state\"(namespace, key, base_at, "
+                 "INSERT INTO \"%w\".\"%w_sync\"(namespace, key, base_at, "
                  "base_hash, dirty, ver) VALUES (?1, ?2, ?3, ?4, 0, 0) "
                  "ON CONFLICT(namespace, key) DO UPDATE SET base_at = "
                  "excluded.base_at, base_hash = excluded.base_hash, dirty = "
                  "CASE WHEN ?5 IS NULL OR ver = ?5 THEN 0 ELSE 1 END", S, T);
   }
   if (rc == SQLITE_OK) {
-    rc = prepare(s, &a->pForget, "DELETE FROM \"%w\".\"%w_sync_state\" WHERE "
+    rc = prepare(s, &a->pForget, "DELETE FROM \"%w\".\"%w_sync\" WHERE "
                  "namespace = ?1 AND key = ?2", S, T);
   }
   if (rc == SQLITE_OK) {
@@ -923,7 +923,7 @@ static int applyKey(Sync *s, Apply *a, SyncKey *k) {
           rc = setBase(s, a, k, k->hasRemoteAt, k->remoteAt, k->zRemote,
                        k->nRemote, 1);
           if (rc == SQLITE_OK) {
-            rc = memExecPrintf(s->db, "UPDATE \"%w\".\"%w_sync_state\" SET "
+            rc = memExecPrintf(s->db, "UPDATE \"%w\".\"%w_sync\" SET "
                                "dirty = 1 WHERE namespace = %Q AND key = %Q",
                                s->zLSchema, s->zLName, s->zNs, k->zKey);
           }
@@ -1053,18 +1053,18 @@ static int recordPushes(Sync *s, int *pnPut) {
   for (i = 0; i < s->nKey; i++) any |= s->aKey[i].pushed;
   if (!any) return SQLITE_OK;
   rc = prepare(s, &pPut,
-               "INSERT INTO \"%w\".\"%w_sync_state\"(namespace, key, base_at, "
+               "INSERT INTO \"%w\".\"%w_sync\"(namespace, key, base_at, "
                "base_hash, dirty, ver) VALUES (?1, ?2, NULL, ?3, 0, 0) "
                "ON CONFLICT(namespace, key) DO UPDATE SET base_at = NULL, "
                "base_hash = excluded.base_hash, dirty = CASE WHEN ver = ?4 THEN "
                "0 ELSE 1 END", s->zLSchema, s->zLName);
   if (rc == SQLITE_OK) {
-    rc = prepare(s, &pDel, "DELETE FROM \"%w\".\"%w_sync_state\" WHERE "
+    rc = prepare(s, &pDel, "DELETE FROM \"%w\".\"%w_sync\" WHERE "
                  "namespace = ?1 AND key = ?2 AND ver = ?3", s->zLSchema, s->zLName);
   }
   if (rc == SQLITE_OK) {
     /* Written again locally meanwhile: the server no longer has a base. */
-    rc = prepare(s, &pUnbase, "UPDATE \"%w\".\"%w_sync_state\" SET base_at = "
+    rc = prepare(s, &pUnbase, "UPDATE \"%w\".\"%w_sync\" SET base_at = "
                  "NULL, base_hash = NULL WHERE namespace = ?1 AND key = ?2",
                  s->zLSchema, s->zLName);
   }
@@ -1160,7 +1160,7 @@ static int relist(Sync *s) {
     return SQLITE_OK; /* the bases' times are learnt by the next sync */
   }
   if (rc != SQLITE_OK) return rc;
-  rc = prepare(s, &p, "UPDATE \"%w\".\"%w_sync_state\" SET base_at = ?3 WHERE "
+  rc = prepare(s, &p, "UPDATE \"%w\".\"%w_sync\" SET base_at = ?3 WHERE "
                "namespace = ?1 AND key = ?2 AND base_at IS NULL AND base_hash = ?4",
                s->zLSchema, s->zLName);
   if (rc == SQLITE_OK) rc = txBegin(s);
@@ -1186,7 +1186,7 @@ static int relist(Sync *s) {
 static int finish(Sync *s) {
   sqlite3_stmt *p = 0;
   int rc = prepare(s, &p,
-                   "INSERT INTO \"%w\".\"%w_sync_ns\"(namespace, watermark, "
+                   "INSERT INTO \"%w\".\"%w_syncns\"(namespace, watermark, "
                    "synced_at, last_error) VALUES (?1, ?2, ?3, ?4) "
                    "ON CONFLICT(namespace) DO UPDATE SET watermark = "
                    "coalesce(excluded.watermark, watermark), synced_at = "

@@ -62,7 +62,7 @@ int memSyncStateExists(sqlite3 *db, const char *zSchema, const char *zName,
   int n = 0;
   int rc = queryInt(db, &n,
                     "SELECT count(*) FROM \"%w\".sqlite_schema WHERE type = "
-                    "'table' AND name IN ('%q_sync_state', '%q_sync_ns')",
+                    "'table' AND name IN ('%q_sync', '%q_syncns')",
                     zSchema, zName, zName);
   *pExists = n == 2;
   return rc;
@@ -127,8 +127,8 @@ int memSyncStateEnsure(sqlite3 *db, const char *zSchema, const char *zName,
   }
   if (rc != SQLITE_OK && *pzErr == 0) {
     *pzErr = sqlite3_mprintf(
-        "memory: cannot make the sync state of '%s' (%s_sync_state, "
-        "%s_sync_ns, %s_conflicts): %s; if one of those names is taken by "
+        "memory: cannot make the sync state of '%s' (%s_sync, "
+        "%s_syncns, %s_conflicts): %s; if one of those names is taken by "
         "a table of yours, rename it",
         zName, zName, zName, zName, sqlite3_errmsg(db));
   }
@@ -144,8 +144,8 @@ int memSyncStateRename(sqlite3 *db, const char *zSchema, const char *zOld,
   rc = dropTriggers(db, zSchema, zOld);
   if (rc == SQLITE_OK) {
     rc = memExecPrintf(db,
-                       "ALTER TABLE \"%w\".\"%w_sync_state\" RENAME TO \"%w_sync_state\";"
-                       "ALTER TABLE \"%w\".\"%w_sync_ns\" RENAME TO \"%w_sync_ns\";",
+                       "ALTER TABLE \"%w\".\"%w_sync\" RENAME TO \"%w_sync\";"
+                       "ALTER TABLE \"%w\".\"%w_syncns\" RENAME TO \"%w_syncns\";",
                        zSchema, zOld, zNew, zSchema, zOld, zNew);
   }
   if (rc == SQLITE_OK) {
@@ -168,8 +168,8 @@ int memSyncStateDrop(sqlite3 *db, const char *zSchema, const char *zName) {
   rc = dropTriggers(db, zSchema, zName);
   if (rc == SQLITE_OK) {
     rc = memExecPrintf(db,
-                       "DROP TABLE IF EXISTS \"%w\".\"%w_sync_state\";"
-                       "DROP TABLE IF EXISTS \"%w\".\"%w_sync_ns\";"
+                       "DROP TABLE IF EXISTS \"%w\".\"%w_sync\";"
+                       "DROP TABLE IF EXISTS \"%w\".\"%w_syncns\";"
                        "DROP TABLE IF EXISTS \"%w\".\"%w_conflicts\";",
                        zSchema, zName, zSchema, zName, zSchema, zName);
   }
@@ -198,12 +198,12 @@ int memSyncStateCheck(sqlite3 *db, const char *zSchema, const char *zName,
   zSql = sqlite3_mprintf(
       "SELECT printf('the sync state has key %%s/%%s, which never reached "
       "the server and has no entry', s.namespace, s.key) "
-      "FROM \"%w\".\"%w_sync_state\" AS s WHERE s.base_hash IS NULL AND NOT "
+      "FROM \"%w\".\"%w_sync\" AS s WHERE s.base_hash IS NULL AND NOT "
       "EXISTS (SELECT 1 FROM \"%w\".\"%w_data\" AS d WHERE d.namespace = "
       "s.namespace AND d.key = s.key) UNION ALL "
       "SELECT printf('the sync state of key %%s/%%s has a base of %%d bytes, "
       "not a SHA-256', namespace, key, length(base_hash)) FROM "
-      "\"%w\".\"%w_sync_state\" WHERE base_hash IS NOT NULL AND "
+      "\"%w\".\"%w_sync\" WHERE base_hash IS NOT NULL AND "
       "length(base_hash) <> 32 LIMIT 1",
       zSchema, zName, zSchema, zName, zSchema, zName);
   if (zSql == 0) return SQLITE_NOMEM;
@@ -225,11 +225,11 @@ int memSyncStateRepair(sqlite3 *db, const char *zSchema, const char *zName) {
   rc = makeTriggers(db, zSchema, zName);
   if (rc == SQLITE_OK) {
     rc = memExecPrintf(db,
-                       "DELETE FROM \"%w\".\"%w_sync_state\" AS s WHERE "
+                       "DELETE FROM \"%w\".\"%w_sync\" AS s WHERE "
                        "base_hash IS NULL AND NOT EXISTS (SELECT 1 FROM "
                        "\"%w\".\"%w_data\" AS d WHERE d.namespace = "
                        "s.namespace AND d.key = s.key);"
-                       "UPDATE \"%w\".\"%w_sync_state\" SET dirty = 1, "
+                       "UPDATE \"%w\".\"%w_sync\" SET dirty = 1, "
                        "ver = ver + 1",
                        zSchema, zName, zSchema, zName, zSchema, zName);
   }

@@ -1,6 +1,6 @@
 /*
 ** The sync state of a local table (sql/ext/local_sync*.sql): its shadow
-** tables "<t>_sync_state" and "<t>_sync_ns", the conflicts table
+** tables "<t>_sync" and "<t>_syncns", the conflicts table
 ** "<t>_conflicts" and the triggers "<t>_sync_insert/update/delete" on
 ** "<t>_data". Made the first time the table is synced (memory_sync.c);
 ** the local backend (memory_local.c) renames, drops, checks and repairs

@@ -62,7 +62,7 @@ def test_first_sync_pushes_then_a_quiet_sync_is_one_listing(pair, server):
     # The bases are the server's exact times, and nothing is dirty.
     listing = {e["key"]: e["updated_at"] for e in
                server.call("GET", "/memory/ns?limit=1000")["keys"]}
-    assert rows(pair, "SELECT key, base_at, dirty FROM mem_sync_state ORDER BY key") == [
+    assert rows(pair, "SELECT key, base_at, dirty FROM mem_sync ORDER BY key") == [
         ("a", listing["a"], 0), ("b", listing["b"], 0)]
 
 
@@ -97,7 +97,7 @@ def test_pulled_values_keep_the_servers_time_and_leave_the_key_clean(pair, serve
     sync(pair)
     t = server.call("GET", "/memory/ns/a")["updated_at"]
     assert rows(pair, "SELECT value, updated_at FROM mem") == [("from the server", t)]
-    assert rows(pair, "SELECT base_at, dirty FROM mem_sync_state") == [(t, 0)]
+    assert rows(pair, "SELECT base_at, dirty FROM mem_sync") == [(t, 0)]
 
 
 def test_deletes_go_both_ways(pair, server):
@@ -108,7 +108,7 @@ def test_deletes_go_both_ways(pair, server):
     server.call("DELETE", "/memory/ns/b")
     assert counts(sync(pair)) == (0, 0, 1, 1, 0, 0, 1, 2)
     assert local_values(pair) == remote_values(server) == {"c": "3"}
-    assert rows(pair, "SELECT key FROM mem_sync_state") == [("c",)]
+    assert rows(pair, "SELECT key FROM mem_sync") == [("c",)]
 
 
 def test_a_rewrite_with_the_same_value_sends_nothing(pair, server):
@@ -117,7 +117,7 @@ def test_a_rewrite_with_the_same_value_sends_nothing(pair, server):
     pair.execute("INSERT OR REPLACE INTO mem(namespace, key, value) VALUES ('ns', 'a', '1')")
     server.clear_log()
     assert counts(sync(pair)) == (0, 0, 0, 0, 0, 0, 1, 1)
-    assert rows(pair, "SELECT dirty FROM mem_sync_state") == [(0,)]
+    assert rows(pair, "SELECT dirty FROM mem_sync") == [(0,)]
 
 
 def conflict(pair, server, local, remote):
@@ -270,11 +270,11 @@ def test_a_failed_get_names_the_step_and_key_and_the_next_sync_finishes(pair, se
     # What could be done was done, and committed: b pulled, c pushed.
     assert local_values(pair) == {"a": "1", "b": "B", "c": "local"}
     assert remote_values(server)["c"] == "local"
-    assert rows(pair, "SELECT last_error FROM mem_sync_ns") == [(msg,)]
+    assert rows(pair, "SELECT last_error FROM mem_syncns") == [(msg,)]
     server.clear_log()
     assert counts(sync(pair)) == (1, 0, 0, 0, 0, 0, 2, 2)
     assert local_values(pair) == remote_values(server) == {"a": "A", "b": "B", "c": "local"}
-    assert rows(pair, "SELECT last_error FROM mem_sync_ns") == [(None,)]
+    assert rows(pair, "SELECT last_error FROM mem_syncns") == [(None,)]
 
 
 @pytest.mark.parametrize("fault", [
@@ -291,7 +291,7 @@ def test_a_failed_push_keeps_the_key_dirty_until_the_next_sync(pair, server, fau
     # b reached the server: clean, with a base; a did not, and has no state
     # yet (it was written before the first sync made the state): unsynced.
     assert rows(pair, "SELECT key, dirty, base_hash IS NOT NULL FROM "
-                      "mem_sync_state ORDER BY key") == [("b", 0, 1)]
+                      "mem_sync ORDER BY key") == [("b", 0, 1)]
     s = sync(pair)
     assert s["pushed"] == 1 or fault["kind"] == "delay"  # a slow PUT may land
     assert local_values(pair) == remote_values(server) == {"a": "1", "b": "2"}
@@ -318,7 +318,7 @@ def test_a_failed_listing_after_the_push_costs_one_get_next_time(pair, server):
                   {"kind": "status", "status": 502, "method": "GET"})
     msg = error_of(pair, "SELECT memory_sync('mem', 'hosted', 'ns')")
     assert "failed at step 'list after push'" in msg
-    assert rows(pair, "SELECT base_at, dirty FROM mem_sync_state") == [(None, 0)]
+    assert rows(pair, "SELECT base_at, dirty FROM mem_sync") == [(None, 0)]
     server.clear_log()
     assert counts(sync(pair)) == (0, 0, 0, 0, 0, 0, 1, 2)
     assert server.requests() == [LIST, ("GET", "/memory/ns/a")]
@@ -403,8 +403,8 @@ def test_rename_carries_the_state_and_drop_removes_it(pair, server):
                                       "LIKE 'notes%' AND type IN ('table', 'trigger') ORDER BY name")]
     assert names == ["notes", "notes_config", "notes_conflicts", "notes_data",
                      "notes_quota", "notes_quota_delete", "notes_quota_insert",
-                     "notes_quota_update", "notes_sync_delete", "notes_sync_insert",
-                     "notes_sync_ns", "notes_sync_state", "notes_sync_update"]
+                     "notes_quota_update", "notes_sync", "notes_sync_delete",
+                     "notes_sync_insert", "notes_sync_update", "notes_syncns"]
     assert rows(pair, "SELECT name FROM sqlite_schema WHERE name LIKE 'mem%'") == []
     pair.execute("INSERT INTO notes(namespace, key, value) VALUES ('ns', 'b', '2')")
     server.clear_log()
@@ -421,9 +421,9 @@ CREATE VIRTUAL TABLE mem USING memory;
 CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}');
 INSERT INTO mem VALUES ('ns', 'a', '1', NULL);
 SELECT memory_sync('mem', 'hosted', 'ns') ->> 'pushed';
-UPDATE mem_sync_state SET dirty = 0;
-DELETE FROM mem_sync_ns;
-INSERT INTO mem_sync_state(namespace, key) VALUES ('ns', 'x');
+UPDATE mem_sync SET dirty = 0;
+DELETE FROM mem_syncns;
+INSERT INTO mem_sync(namespace, key) VALUES ('ns', 'x');
 DELETE FROM mem_conflicts;
 UPDATE mem SET value = '2';
 SELECT memory_sync('mem', 'hosted', 'ns') ->> 'pushed';
@@ -442,7 +442,7 @@ def test_triggers_work_under_trusted_schema_off(pair, server):
     pair.execute("PRAGMA trusted_schema = OFF")
     pair.execute("INSERT INTO mem(namespace, key, value) VALUES ('ns', 'a', '1')")
     pair.execute("UPDATE mem SET key = 'b'")
-    assert rows(pair, "SELECT key, dirty FROM mem_sync_state") == [("b", 1)]
+    assert rows(pair, "SELECT key, dirty FROM mem_sync") == [("b", 1)]
     assert counts(sync(pair)) == (0, 1, 0, 0, 0, 0, 0, 3)
 
 

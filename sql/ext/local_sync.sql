@@ -18,7 +18,7 @@
 --   changed_at local clock of the last local write (a conflict's time)
 -- A row with a base and no entry in {T}_data is a tombstone: the entry was
 -- deleted locally and the server has not been told yet.
-CREATE TABLE "{S}"."{T}_sync_state"(
+CREATE TABLE "{S}"."{T}_sync"(
   namespace TEXT NOT NULL,
   key TEXT NOT NULL,
   base_at REAL,
@@ -35,7 +35,7 @@ CREATE TABLE "{S}"."{T}_sync_state"(
 --              have missed changes (more than 1000 since)
 --   synced_at  local clock of the last sync that completed
 --   last_error the last sync's error, NULL when it completed
-CREATE TABLE "{S}"."{T}_sync_ns"(
+CREATE TABLE "{S}"."{T}_syncns"(
   namespace TEXT PRIMARY KEY,
   watermark REAL,
   synced_at REAL,
