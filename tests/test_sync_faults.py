@@ -21,6 +21,7 @@ from conftest import EXT, TESTS, connect
 NS = "fz"
 KEYS = [f"k{i}" for i in range(8)]
 POLICIES = ["server-wins", "local-wins", "merge"]
+TRACE = os.environ.get("MEMORY_SYNC_FAULT_TRACE")
 STATS = {"seeds": 0, "syncs": 0, "failed_syncs": 0, "faults": 0, "kills": 0,
          "writes": 0, "accounted": 0, "lost": 0}
 
@@ -32,9 +33,10 @@ conn.load_extension(sys.argv[2])
 print("ready", flush=True)
 for _ in range(3):
     try:
-        conn.execute("SELECT memory_sync('mem', 'hosted', 'fz', ?)", (sys.argv[3],))
-    except sqlite3.Error:
-        pass
+        r = conn.execute("SELECT memory_sync('mem', 'hosted', 'fz', ?)", (sys.argv[3],)).fetchone()
+        if len(sys.argv) > 4: print(r, file=sys.stderr, flush=True)
+    except sqlite3.Error as e:
+        if len(sys.argv) > 4: print(e, file=sys.stderr, flush=True)
 """
 
 
@@ -68,6 +70,9 @@ class Side:
         except sqlite3.Error as e:
             assert str(e).startswith("memory: "), e
             STATS["failed_syncs"] += 1
+            self.last_error = str(e)
+            if TRACE:
+                print(self.path[-7:], "sync failed:", e)
             return None
 
     def values(self):
@@ -111,6 +116,7 @@ def inject(server, rnd):
     faults.append(dict(fault, path=f"/memory/{NS}"))
     server.faults(*faults)
     STATS["faults"] += 1
+    return kind
 
 
 def drain(server):
@@ -121,12 +127,17 @@ def drain(server):
 
 def killed_sync(side, server, rnd, policy):
     """The side's sync in a child process, killed with SIGKILL mid-way."""
+    if TRACE:
+        print("before kill", side.path[-7:], side.conn.execute(
+            "SELECT key, base_at, hex(substr(base_hash, 1, 4)), dirty, ver FROM mem_sync").fetchall())
     side.conn.close()
     server.config(latency_ms=15)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, side.path, EXT, policy],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, side.path, EXT, policy] + (["t"] if TRACE else []),
                              stdout=subprocess.PIPE, text=True, cwd=TESTS)
     child.stdout.readline()
     time.sleep(rnd.uniform(0, 0.12))
+    if TRACE:
+        print("KILL at", round(time.time() % 1000, 3))
     child.send_signal(signal.SIGKILL)
     child.wait()
     server.config(latency_ms=0)
@@ -159,6 +170,8 @@ def run_seed(seed, tmp_path, server):
                 side = a if where == "A" else b
                 old = side.current(key)
                 side.write(key, value)
+            if TRACE:
+                print(f"write {where} {key}: {old} -> {value}")
             if old is not None:
                 superseded.add(old)  # a user replaced what they saw
             if value is not None:
@@ -169,17 +182,32 @@ def run_seed(seed, tmp_path, server):
             if rnd.random() < 0.15:
                 killed_sync(side, server, rnd, policy)
                 side.reopen(url)
+                if TRACE:
+                    print("killed", side.path[-7:], "A:", a.values(), "B:", b.values(),
+                          "S:", server_values(server))
                 continue
-            if rnd.random() < 0.7:
-                inject(server, rnd)
-            side.sync(policy)
+            kind = inject(server, rnd) if rnd.random() < 0.7 else None
+            got = side.sync(policy)
+            if kind == "timeout":
+                # The delayed request lands 0.3 s after the client gave up:
+                # let it land before anyone writes again. A write landing
+                # later still (a zombie) would overwrite newer values, and
+                # the API has no conditional PUT to refuse it (README).
+                time.sleep(0.35)
+            assert not side.conn.in_transaction, "a sync left a transaction open"
             drain(server)
+            if TRACE:
+                print(side.path[-7:], policy, got and {k: v for k, v in got.items()
+                                                       if v and k in ("pulled", "pushed",
+                                                       "deleted_local", "deleted_remote",
+                                                       "conflicts")},
+                      "A:", a.values(), "B:", b.values(), "S:", server_values(server))
     # Quiet: sync until nothing moves.
     for _ in range(6):
         moved = 0
         for side in (a, b):
             s = side.sync("server-wins")
-            assert s is not None, "a sync without faults failed"
+            assert s is not None, ("a sync without faults failed", side.last_error)
             moved += s["pulled"] + s["pushed"] + s["deleted_local"] + s["deleted_remote"]
         if moved == 0:
             break
@@ -187,6 +215,10 @@ def run_seed(seed, tmp_path, server):
     assert a.values() == final and b.values() == final, seed
     kept = set(final.values()) | a.conflicts() | b.conflicts()
     lost = written - kept - superseded
+    if lost and TRACE:
+        for e in server.log():
+            if e["method"] != "GET":
+                print("LOG", round(e["time"] % 1000, 3), e["method"], e["path"], e["body"], e["client_port"])
     assert not lost, (seed, sorted(lost))
     STATS["accounted"] += len(written)
     for side in (a, b):
