@@ -10,6 +10,7 @@
 */
 #include "memory_messages.h"
 #include "memory_names.h"
+#include "memory_sync.h"
 #include "memory_vtab.h"
 SQLITE_EXTENSION_INIT1
 
@@ -124,6 +125,7 @@ int sqlite3_memory_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK) rc = memRegisterNameFunctions(db);
   if (rc == SQLITE_OK) rc = memRegisterModule(db);
   if (rc == SQLITE_OK) rc = memRegisterMessages(db);
+  if (rc == SQLITE_OK) rc = memRegisterSyncFunction(db);
   if (rc != SQLITE_OK && *pzErrMsg == 0) {
     *pzErrMsg = sqlite3_mprintf("memory: cannot register the extension: %s%s",
                                 sqlite3_errstr(rc),

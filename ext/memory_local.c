@@ -9,6 +9,7 @@
 ** share memory_local.h.
 */
 #include "memory_local.h"
+#include "memory_sync_state.h"
 
 /* Does "<name>_search" exist? */
 static int searchIndexExists(MemVtab *p, int *pExists) {
@@ -133,6 +134,7 @@ static int localDestroy(sqlite3_vtab *pVtab) {
   int rc;
   finalizeAll(p->pState);
   rc = memLocalDropObjects(p);
+  if (rc == SQLITE_OK) rc = memSyncStateDrop(p->db, p->zSchema, p->zName);
   if (rc != SQLITE_OK) return rc;
   zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_search\";"
                          "DROP TABLE IF EXISTS \"%w\".\"%w_versions\";"
@@ -172,6 +174,7 @@ static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
     rc = memExecPrintf(p->db, "ALTER TABLE \"%w\".\"%w_versions\" RENAME TO "
                        "\"%w_versions\"", p->zSchema, p->zName, zNew);
   }
+  if (rc == SQLITE_OK) rc = memSyncStateRename(p->db, p->zSchema, p->zName, zNew);
   if (rc == SQLITE_OK) rc = memLocalMakeTriggers(p, zNew, 0);
   return rc;
 }
@@ -434,7 +437,8 @@ static const char *const azLocalObject[] = {
     "data", "quota", "usage", "quota_insert", "quota_update", "quota_delete",
     "search", "search_data", "search_idx", "search_docsize", "search_config",
     "search_content", "versions", "history", "history_insert",
-    "history_update", "history_delete", 0};
+    "history_update", "history_delete", "sync", "syncns", "sync_insert",
+    "sync_update", "sync_delete", "conflicts", 0};
 
 const MemBackend memLocalBackend = {
     .zName = "local",

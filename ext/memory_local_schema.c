@@ -7,6 +7,7 @@
 ** backend's xCommand.
 */
 #include "memory_local.h"
+#include "memory_sync_state.h"
 
 int memLocalDropObjects(MemVtab *p) {
   const char *azDrop[] = {"TRIGGER", "quota_insert", "TRIGGER", "quota_update",
@@ -180,6 +181,21 @@ static int firstDifference(MemVtab *p, char *zSql, char **pzErr) {
   return sqlite3_finalize(pStmt);
 }
 
+/* The sync state (memory_sync), if the table has been synced. */
+static int syncStateIntegrity(MemVtab *p, char **pzErr) {
+  char *zWhat = 0;
+  int rc = memSyncStateCheck(p->db, p->zSchema, p->zName, &zWhat);
+  if (rc == SQLITE_OK && zWhat) {
+    *pzErr = sqlite3_mprintf(
+        "memory: integrity-check of '%s' failed: %s; run "
+        "INSERT INTO \"%w\"(\"%w\") VALUES ('rebuild')",
+        p->zName, zWhat, p->zName, p->zName);
+    rc = SQLITE_CORRUPT_VTAB;
+  }
+  sqlite3_free(zWhat);
+  return rc;
+}
+
 /* Where the history and the entries disagree: every entry has an open
 ** version with its value and time, and every open version that is not a
 ** deletion marker has its entry. */
@@ -262,6 +278,7 @@ static int localIntegrityCheck(MemVtab *p, char **pzErr) {
   if (rc == SQLITE_OK && p->settings.history) {
     rc = firstDifference(p, memLocalExpand(HISTORY_DIFFERENCES, p, p->zName), pzErr);
   }
+  if (rc == SQLITE_OK) rc = syncStateIntegrity(p, pzErr);
   if (rc != SQLITE_OK || !p->settings.search) return rc;
   rc = firstDifference(p, sqlite3_mprintf(
       "SELECT printf('the search index lacks entry %%d', id) "
@@ -315,6 +332,7 @@ static int localRebuild(MemVtab *p, char **pzErr) {
     rc = memLocalExec(p, p->zName, HISTORY_REPAIR, pzErr);
   }
   if (rc == SQLITE_OK) rc = memLocalMakeTriggers(p, p->zName, pzErr);
+  if (rc == SQLITE_OK) rc = memSyncStateRepair(p->db, p->zSchema, p->zName);
   return rc;
 }
 

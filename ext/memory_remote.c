@@ -83,6 +83,58 @@ static int placeholdersMove(MemVtab *p, const char *zNew) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* Open remote tables, for memory_sync() (memory_sync.c): it talks to the */
+/* server through the table's own client, so the table's settings hold.   */
+
+typedef struct OpenRemote {
+  MemVtab *p;
+  struct OpenRemote *pNext;
+} OpenRemote;
+static OpenRemote *pOpenRemotes = 0; /* guarded by SQLITE_MUTEX_STATIC_APP1 */
+
+static int openRemoteAdd(MemVtab *p) {
+  sqlite3_mutex *m = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP1);
+  OpenRemote *e = sqlite3_malloc(sizeof(*e));
+  if (e == 0) return SQLITE_NOMEM;
+  e->p = p;
+  sqlite3_mutex_enter(m);
+  e->pNext = pOpenRemotes;
+  pOpenRemotes = e;
+  sqlite3_mutex_leave(m);
+  return SQLITE_OK;
+}
+
+static void openRemoteRemove(MemVtab *p) {
+  sqlite3_mutex *m = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP1);
+  OpenRemote **pp;
+  sqlite3_mutex_enter(m);
+  for (pp = &pOpenRemotes; *pp; pp = &(*pp)->pNext) {
+    if ((*pp)->p == p) {
+      OpenRemote *e = *pp;
+      *pp = e->pNext;
+      sqlite3_free(e);
+      break;
+    }
+  }
+  sqlite3_mutex_leave(m);
+}
+
+MemVtab *memRemoteFind(sqlite3 *db, const char *zSchema, const char *zName) {
+  sqlite3_mutex *m = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP1);
+  OpenRemote *e;
+  MemVtab *pFound = 0;
+  sqlite3_mutex_enter(m);
+  for (e = pOpenRemotes; e && pFound == 0; e = e->pNext) {
+    if (e->p->db == db && sqlite3_stricmp(e->p->zSchema, zSchema) == 0 &&
+        sqlite3_stricmp(e->p->zName, zName) == 0) {
+      pFound = e->p;
+    }
+  }
+  sqlite3_mutex_leave(m);
+  return pFound;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Setup.                                                                 */
 
 static int remoteInit(MemVtab *p, int isCreate, char **pzErr) {
@@ -98,6 +150,10 @@ static int remoteInit(MemVtab *p, int isCreate, char **pzErr) {
   }
   rc = memConfigGeneration(p->db, p->zSchema, p->zName, &s->generation);
   if (rc == SQLITE_OK) rc = memHttpNew(p->db, &p->settings, &s->http);
+  if (rc == SQLITE_OK) {
+    rc = openRemoteAdd(p);
+    if (rc != SQLITE_OK) memHttpFree(s->http);
+  }
   if (rc != SQLITE_OK) {
     *pzErr = sqlite3_mprintf("memory: cannot set up the HTTP client");
     sqlite3_free(s);
@@ -111,6 +167,7 @@ static int remoteDisconnect(sqlite3_vtab *pVtab) {
   MemVtab *p = (MemVtab *)pVtab;
   RemoteState *s = p->pState;
   if (s == 0) return SQLITE_OK;
+  openRemoteRemove(p);
   memRemoteClearWrites(s, 0);
   memRemoteClearRowNames(s);
   sqlite3_free(s->aWrite);

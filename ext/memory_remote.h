@@ -81,6 +81,10 @@ typedef struct RemoteCursor {
 
 #define STATE(p) ((RemoteState *)((MemVtab *)(p))->pState)
 
+/* memory_remote.c: the remote table zName of db open on this connection
+** (for memory_sync), or 0. */
+MemVtab *memRemoteFind(sqlite3 *db, const char *zSchema, const char *zName);
+
 /* memory_remote_api.c */
 char *memRemoteEntryUrl(MemVtab *p, const char *zNs, const char *zKey);
 int memRemotePrepareOnce(MemVtab *p, sqlite3_stmt **pp, const char *zSql);

@@ -343,7 +343,8 @@ static int memFindFunction(sqlite3_vtab *pVtab, int nArg, const char *zName,
 
 /* Backing tables are shadow tables: defensive mode keeps SQL off them. */
 static int memShadowName(const char *zSuffix) {
-  static const char *azShadow[] = {"config", "data", "quota", "versions"};
+  static const char *azShadow[] = {"config", "data", "quota", "versions",
+                                   "sync", "syncns"};
   unsigned i;
   for (i = 0; i < sizeof(azShadow) / sizeof(azShadow[0]); i++) {
     if (sqlite3_stricmp(zSuffix, azShadow[i]) == 0) return 1;

@@ -58,7 +58,8 @@ def has_cycle(edges):
     return any(n not in state and visit(n) for n in list(graph))
 
 
-LEAVES = {"memory_util.c", "memory_config.c", "memory_names.c", "memory_http.c"}
+LEAVES = {"memory_util.c", "memory_config.c", "memory_names.c", "memory_http.c",
+          "memory_sync_state.c"}
 
 
 def test_no_cycle():
@@ -73,6 +74,9 @@ def test_leaves_depend_only_on_leaves_below_them():
         "memory_config.c": {"memory_util.c"},
         "memory_names.c": {"memory_util.c", "memory_config.c"},
         "memory_http.c": {"memory_util.c"},
+        # the sync state's tables and triggers: made by memory_sync.c,
+        # renamed, dropped and checked by the local backend
+        "memory_sync_state.c": {"memory_util.c"},
     }
     for a, b in dependency_edges():
         if a in allowed:
@@ -84,6 +88,22 @@ def test_nothing_depends_on_the_entry_point_or_the_module_but_its_caller():
         assert b != "memory.c", f"{a} depends on memory.c"
         if b == "memory_vtab.c":
             assert a == "memory.c", f"{a} depends on memory_vtab.c"
+
+
+def test_sync_talks_to_both_sides_and_only_the_entry_point_calls_it():
+    """memory_sync.c (the sync function) uses the remote backend's client
+    and the sync state; the local table only through SQL. Only memory.c,
+    which registers it, depends on it; the local backend depends on the
+    sync state alone, never on the remote side."""
+    edges = dependency_edges()
+    assert {b for a, b in edges if a == "memory_sync.c"} <= {
+        "memory_remote.c", "memory_remote_api.c", "memory_remote_writes.c",
+        "memory_http.c",
+        "memory_sync_state.c", "memory_config.c", "memory_names.c",
+        "memory_util.c"}
+    assert {a for a, b in edges if b == "memory_sync.c"} == {"memory.c"}
+    assert {a for a, b in edges if b == "memory_sync_state.c"} == {
+        "memory_sync.c", "memory_local.c", "memory_local_schema.c"}
 
 
 if __name__ == "__main__":

@@ -932,6 +932,94 @@ def remote_at_latency(bench):
             server.stop()
 
 
+# -- sync: memory_sync of a namespace with a few changes on each side -----------
+
+@row("sync")
+def sync_at_latency(bench):
+    """memory_sync of a 1000-key namespace with 1% (10 keys) changed on each
+    side since the last sync, at 10 and 50 ms added per answer, vs a full
+    copy both ways (every remote value read into the local table, every
+    local value written to the server). Wall time; requests counted at the
+    server."""
+    n, changed = 1000, 10
+    for latency in (10, 50):
+        server = MemoryServer()
+        try:
+            # Each side its own namespace: a full copy rewrites every key.
+            server.call("POST", "/_test/bulk", {"namespace": "bench", "count": n})
+            server.call("POST", "/_test/bulk", {"namespace": "bench-full", "count": n})
+            conn = connect(":memory:")
+            conn.execute("CREATE VIRTUAL TABLE mem USING memory(max_writes_per_day=0)")
+            conn.execute("CREATE VIRTUAL TABLE full_copy USING memory(max_writes_per_day=0)")
+            conn.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}')")
+            conn.execute("SELECT memory_sync('mem', 'hosted', 'bench')")  # the first: all
+            conn.execute("INSERT INTO full_copy SELECT * FROM hosted WHERE namespace = "
+                         "'bench-full' LIMIT 1000")
+            server.config(latency_ms=latency)
+            rnd = random.Random(latency)
+            requests = {"sync": [], "full": []}
+
+            def change_both_sides(ns, table):
+                keys = rnd.sample(range(n), 2 * changed)
+                for i in keys[:changed]:   # on the server (its own requests)
+                    server.call("PUT", f"/memory/{ns}/k{i:04d}", {"value": f"r{rnd.random()}"})
+                for i in keys[changed:]:
+                    conn.execute(f"UPDATE {table} SET value = ? WHERE namespace = ? "
+                                 "AND key = ?", (f"l{rnd.random()}", ns, f"k{i:04d}"))
+
+            def counted(kind, fn):
+                def side():
+                    if kind == "sync":
+                        change_both_sides("bench", "mem")
+                    else:
+                        change_both_sides("bench-full", "full_copy")
+                    server.clear_log()
+                    wall = wall_timed(fn)
+                    requests[kind].append(len(server.log()))
+                    return wall
+                return side
+
+            def do_sync():
+                s = json.loads(conn.execute(
+                    "SELECT memory_sync('mem', 'hosted', 'bench')").fetchone()[0])
+                assert (s["pulled"], s["pushed"]) == (changed, changed), s
+
+            def do_full():
+                conn.execute("INSERT OR REPLACE INTO full_copy SELECT * FROM hosted "
+                             "WHERE namespace = 'bench-full' LIMIT 1000")
+                conn.execute("INSERT OR REPLACE INTO hosted(namespace, key, value) "
+                             "SELECT namespace, key, value FROM full_copy")
+
+            rounds = min(bench.rounds(expensive=True), 3)
+            full, ours = interleave([counted("full", do_full), counted("sync", do_sync)],
+                                    rounds, warmup=0)
+            r = Spread(ratios(full, ours))
+            bench.record(f"sync, {latency} ms per answer: 1000-key namespace, 1% changed "
+                         f"on each side, memory_sync vs a full copy both ways",
+                         f"{r.median:.1f}x faster ({ms(statistics.median(ours))} vs "
+                         f"{ms(statistics.median(full))} wall)",
+                         r.text(lambda v: f"{v:.1f}x"), None, None)
+            bench.record(f"sync, {latency} ms per answer: requests sent, memory_sync vs "
+                         f"a full copy",
+                         f"{statistics.median(requests['sync']):.0f} vs "
+                         f"{statistics.median(requests['full']):.0f}",
+                         f"{min(requests['sync'])}–{max(requests['sync'])} vs "
+                         f"{min(requests['full'])}–{max(requests['full'])}",
+                         f"1 + {changed} GETs + {changed} PUTs + 1 = {2 * changed + 2}",
+                         max(requests["sync"]) == 2 * changed + 2)
+            server.config(latency_ms=0)
+            server.clear_log()
+            conn.execute("SELECT memory_sync('mem', 'hosted', 'bench')")
+            server.clear_log()
+            conn.execute("SELECT memory_sync('mem', 'hosted', 'bench')")
+            quiet = len(server.log())
+            bench.record(f"sync, {latency} ms per answer: requests of a sync with no "
+                         f"change on either side", f"{quiet}", "—", "1", quiet == 1)
+            conn.close()
+        finally:
+            server.stop()
+
+
 # -- remote: client CPU per request against a fast server -----------------------
 
 @row("cpu")
