@@ -11,8 +11,13 @@
 ** gives back when it closes (an agent's turn runs one statement that reads
 ** one conversation, so preparing per statement cost more than the reading).
 ** A second cursor open at the same time (a self-join) prepares its own.
+**
+** The common shape, an array of {role, content} messages, is read by the
+** fast path of memory_messages_fast.c instead, which gives the same rows
+** without the query; anything it is not sure of goes to the query.
 */
 #include "memory_messages.h"
+#include "memory_messages_fast.h"
 #include "memory_sql.h"
 
 #include <string.h>
@@ -29,12 +34,16 @@ typedef struct MsgVtab {
   sqlite3_vtab base;
   sqlite3 *db;
   sqlite3_stmt *pSpare; /* the prepared query, when no cursor holds it */
+  sqlite3_stmt *pReal;  /* SELECT CAST(?1 AS REAL): a JSON real's value */
 } MsgVtab;
 
 typedef struct MsgCursor {
   sqlite3_vtab_cursor base;
   sqlite3_stmt *pStmt;
   int eof;
+  int isFast;          /* rows come from fast, not pStmt */
+  MsgFastResult fast;
+  int iRow;            /* the fast row the cursor is on */
 } MsgCursor;
 
 static int msgConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
@@ -54,6 +63,7 @@ static int msgConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv
 }
 
 static int msgDisconnect(sqlite3_vtab *pVtab) {
+  sqlite3_finalize(((MsgVtab *)pVtab)->pReal);
   sqlite3_finalize(((MsgVtab *)pVtab)->pSpare);
   sqlite3_free(pVtab);
   return SQLITE_OK;
@@ -103,13 +113,19 @@ static int msgClose(sqlite3_vtab_cursor *pCur) {
   } else {
     sqlite3_finalize(c->pStmt);
   }
+  memMessagesFastFree(&c->fast);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
 
 static int msgNext(sqlite3_vtab_cursor *pCur) {
   MsgCursor *c = (MsgCursor *)pCur;
-  int rc = sqlite3_step(c->pStmt);
+  int rc;
+  if (c->isFast) {
+    if (++c->iRow >= c->fast.nRow) c->eof = 1;
+    return SQLITE_OK;
+  }
+  rc = sqlite3_step(c->pStmt);
   if (rc == SQLITE_ROW) return SQLITE_OK;
   c->eof = 1;
   if (rc == SQLITE_DONE) return SQLITE_OK;
@@ -126,8 +142,19 @@ static int msgFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   int rc;
   (void)idxStr;
   c->eof = 1;
+  c->isFast = 0;
+  memMessagesFastFree(&c->fast);
   if (idxNum == 0 || argc < 1 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
     return SQLITE_OK; /* only text can hold a conversation */
+  }
+  rc = memMessagesFast((const char *)sqlite3_value_text(argv[0]),
+                       sqlite3_value_bytes(argv[0]), &c->fast);
+  if (rc == MSG_FAST_NOMEM) return SQLITE_NOMEM;
+  if (rc == MSG_FAST_OK) {
+    c->isFast = 1;
+    c->iRow = 0;
+    c->eof = c->fast.nRow == 0;
+    return SQLITE_OK;
   }
   if (c->pStmt == 0) {
     rc = sqlite3_prepare_v3(p->db, memSqlMessages, -1, SQLITE_PREPARE_PERSISTENT,
@@ -147,14 +174,64 @@ static int msgFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
 
 static int msgEof(sqlite3_vtab_cursor *pCur) { return ((MsgCursor *)pCur)->eof; }
 
+/* The REAL a JSON number's text stands for, as SQLite's JSON functions
+** give it: they convert with the same routine as CAST. */
+static int realOf(MsgCursor *c, const char *z, int n, double *pR) {
+  MsgVtab *p = (MsgVtab *)c->base.pVtab;
+  int rc = SQLITE_OK;
+  if (p->pReal == 0) {
+    rc = sqlite3_prepare_v3(p->db, "SELECT CAST(?1 AS REAL)", -1,
+                            SQLITE_PREPARE_PERSISTENT, &p->pReal, 0);
+    if (rc != SQLITE_OK) return rc;
+  }
+  sqlite3_bind_text(p->pReal, 1, z, n, SQLITE_STATIC);
+  if (sqlite3_step(p->pReal) == SQLITE_ROW) *pR = sqlite3_column_double(p->pReal, 0);
+  return sqlite3_reset(p->pReal);
+}
+
+/* A column of the fast path's current row. */
+static int fastColumn(MsgCursor *c, sqlite3_context *ctx, int i) {
+  const MsgFastRow *r = &c->fast.aRow[c->iRow];
+  switch (i) {
+    case MSG_COL_IDX:
+      sqlite3_result_int(ctx, c->iRow);
+      break;
+    case MSG_COL_ROLE:
+      sqlite3_result_text(ctx, r->zRole, r->nRole, SQLITE_TRANSIENT);
+      break;
+    case MSG_COL_CONTENT:
+      if (r->nContent >= 0) {
+        sqlite3_result_text(ctx, r->zContent, r->nContent, SQLITE_TRANSIENT);
+      }
+      break;
+    case MSG_COL_CREATED_AT:
+      if (r->eCreated == MSG_CREATED_TEXT) {
+        sqlite3_result_text(ctx, r->zCreated, r->nCreated, SQLITE_TRANSIENT);
+      } else if (r->eCreated == MSG_CREATED_INT) {
+        sqlite3_result_int64(ctx, r->iCreated);
+      } else if (r->eCreated == MSG_CREATED_REAL) {
+        double v = 0;
+        int rc = realOf(c, r->zCreated, r->nCreated, &v);
+        if (rc != SQLITE_OK) return rc;
+        sqlite3_result_double(ctx, v);
+      }
+      break;
+  }
+  return SQLITE_OK;
+}
+
 static int msgColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   MsgCursor *c = (MsgCursor *)pCur;
-  if (i < MSG_COL_VALUE) memResultColumn(ctx, c->pStmt, i);
+  if (c->isFast) return fastColumn(c, ctx, i);
+  if (i < MSG_COL_VALUE) {
+    memResultColumn(ctx, c->pStmt, i);
+  }
   return SQLITE_OK;
 }
 
 static int msgRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
-  *pRowid = sqlite3_column_int64(((MsgCursor *)pCur)->pStmt, MSG_COL_IDX);
+  MsgCursor *c = (MsgCursor *)pCur;
+  *pRowid = c->isFast ? c->iRow : sqlite3_column_int64(c->pStmt, MSG_COL_IDX);
   return SQLITE_OK;
 }
 
