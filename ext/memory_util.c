@@ -41,24 +41,29 @@ double memNow(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One call into the statement (each sqlite3_column_*() enters the
+** connection's mutex; the value's own accessors do not). The value is
+** "unprotected" in SQLite's terms, which is safe here: the callers run in
+** a callback of a statement of the same connection, which holds its mutex. */
 void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i) {
-  switch (sqlite3_column_type(pStmt, i)) {
+  sqlite3_value *v = sqlite3_column_value(pStmt, i);
+  switch (sqlite3_value_type(v)) {
     case SQLITE_INTEGER:
-      sqlite3_result_int64(ctx, sqlite3_column_int64(pStmt, i));
+      sqlite3_result_int64(ctx, sqlite3_value_int64(v));
       break;
     case SQLITE_FLOAT:
-      sqlite3_result_double(ctx, sqlite3_column_double(pStmt, i));
+      sqlite3_result_double(ctx, sqlite3_value_double(v));
       break;
     case SQLITE_TEXT: {
       /* Text first, then its length: the length of the text form. */
-      const unsigned char *z = sqlite3_column_text(pStmt, i);
-      sqlite3_result_text(ctx, (const char *)z, sqlite3_column_bytes(pStmt, i),
+      const unsigned char *z = sqlite3_value_text(v);
+      sqlite3_result_text(ctx, (const char *)z, sqlite3_value_bytes(v),
                           SQLITE_TRANSIENT);
       break;
     }
     case SQLITE_BLOB: {
-      const void *z = sqlite3_column_blob(pStmt, i);
-      sqlite3_result_blob(ctx, z, sqlite3_column_bytes(pStmt, i), SQLITE_TRANSIENT);
+      const void *z = sqlite3_value_blob(v);
+      sqlite3_result_blob(ctx, z, sqlite3_value_bytes(v), SQLITE_TRANSIENT);
       break;
     }
     default:
