@@ -51,6 +51,7 @@ static int localInit(MemVtab *p, int isCreate, char **pzErr) {
   LocalState *s = sqlite3_malloc(sizeof(*s));
   if (s == 0) return SQLITE_NOMEM;
   memset(s, 0, sizeof(*s));
+  s->anyExpiring = -1;
   p->pState = s;
   if (!isCreate) return SQLITE_OK;
   rc = memLocalExec(p, p->zName, memSqlLocalTables, pzErr);
@@ -457,6 +458,7 @@ const MemBackend memLocalBackend = {
     .xColumn = localColumn,
     .xRowid = localRowid,
     .xUpdate = memLocalUpdate,
+    .xBegin = memLocalBegin,
     .xCommand = memLocalCommand,
     .xSettingsChanged = localSettingsChanged,
 };

@@ -42,6 +42,7 @@ enum {
   W_NAMESPACE_OF,   /* a row if entry ?1 is in namespace ?2 */
   W_EXPIRED,        /* expired entries of a namespace, a few */
   W_EXPIRED_KEY,    /* the entry written, if it has expired */
+  W_ANY_EXPIRING,   /* a row if any entry has an expires_at */
   W_COUNT
 };
 
@@ -77,6 +78,12 @@ typedef struct LocalState {
   int iCheckedVersion;          /* schema version they were last seen at */
   CachedStmt aCache[STMT_CACHE_SIZE];
   int iNextEvict;
+  /* Whether the table holds entries that can expire, as far as this write
+  ** transaction knows (-1: not looked yet; xBegin forgets it): no other
+  ** connection writes during it, and this one's own writes set it. A
+  ** table where nothing expires then pays one look per transaction, not
+  ** one per written row. */
+  int anyExpiring;
 } LocalState;
 
 typedef struct LocalCursor {
@@ -123,5 +130,6 @@ int memLocalExec(MemVtab *p, const char *zName, const char *zTemplate,
                  char **pzErr);
 int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                    sqlite3_int64 *pRowid);
+int memLocalBegin(sqlite3_vtab *pVtab);
 
 #endif

@@ -119,6 +119,8 @@ static const char *const azWriteSql[W_COUNT] = {
     /* W_EXPIRED_KEY: entry (?1, ?3), if it has expired at time ?2 */
     "SELECT id FROM \"%w\".\"%w_data\" WHERE namespace = ?1 AND key = ?3 "
     "AND expires_at <= ?2",
+    /* W_ANY_EXPIRING (the first entry of "<name>_expiry", if any) */
+    "SELECT 1 FROM \"%w\".\"%w_data\" WHERE expires_at IS NOT NULL LIMIT 1",
 };
 
 /* A write statement's SQL: {EXP_...} are its expires_at parts, left out
@@ -326,8 +328,17 @@ static int deleteEntry(MemVtab *p, sqlite3_int64 id) {
 static int purgeExpired(MemVtab *p, sqlite3_value *ns, sqlite3_value *key) {
   sqlite3_int64 aId[PURGE_PER_WRITE + 1], iKey = 0;
   sqlite3_stmt *pStmt;
+  LocalState *s = p->pState;
   int n = 0, i, rc;
   if (p->settings.format < 3) return SQLITE_OK; /* nothing expires there */
+  if (s->anyExpiring < 0) {
+    rc = writeStmt(p, W_ANY_EXPIRING, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    s->anyExpiring = sqlite3_step(pStmt) == SQLITE_ROW;
+    rc = stepToEnd(p, pStmt, 0);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (!s->anyExpiring) return SQLITE_OK;
   rc = writeStmt(p, W_EXPIRED, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_value(pStmt, 1, ns);
@@ -366,7 +377,17 @@ static void bindExpiry(MemVtab *p, sqlite3_stmt *pStmt, sqlite3_value *exp,
                         p->pClock->writeNow + (double)p->settings.ttlSeconds);
   } else {
     sqlite3_bind_null(pStmt, 7);
+    return;
   }
+  ((LocalState *)p->pState)->anyExpiring = 1;
+}
+
+/* A write transaction begins: what it knew of expiring entries may be
+** stale (another connection may have written since). */
+int memLocalBegin(sqlite3_vtab *pVtab) {
+  LocalState *s = ((MemVtab *)pVtab)->pState;
+  s->anyExpiring = -1;
+  return SQLITE_OK;
 }
 
 /* The rowid of (namespace, key) in *pRowid, or 0 when there is none. */

@@ -456,3 +456,27 @@ def test_history_days_and_ttl_change_in_place_for_every_connection(tmp_path, clo
         (10.0,)]
     a.close()
     b.close()
+
+
+def test_writes_purge_what_another_connection_or_this_transaction_let_expire(tmp_path, clock):
+    """A table where nothing expires skips the purge's seek, knowing so for
+    one write transaction: another connection's expiring entries, and this
+    transaction's own, are still purged."""
+    path = str(tmp_path / "x.db")
+    a, b = connect(path), connect(path)
+    a.execute("CREATE VIRTUAL TABLE mem USING memory(max_writes_per_day=0)")
+    a.execute("INSERT INTO mem(namespace, key, value) VALUES ('s', 'plain', 'x')")
+    b.execute("INSERT INTO mem(namespace, key, value, expires_at) VALUES ('s', 'b', 'x', ?)",
+              (T0 - 1,))
+    a.execute("INSERT INTO mem(namespace, key, value) VALUES ('s', 'a2', 'x')")
+    assert rows(a, "SELECT key FROM mem_data ORDER BY key") == [("a2",), ("plain",)]
+    a.execute("BEGIN")
+    a.execute("INSERT INTO mem(namespace, key, value) VALUES ('t', 'k1', 'x')")
+    a.execute("INSERT INTO mem(namespace, key, value, expires_at) VALUES ('t', 'k2', 'x', ?)",
+              (T0 - 1,))
+    a.execute("INSERT INTO mem(namespace, key, value) VALUES ('t', 'k3', 'x')")
+    a.execute("COMMIT")
+    assert rows(a, "SELECT key FROM mem_data WHERE namespace = 't' ORDER BY key") == [
+        ("k1",), ("k3",)]
+    a.close()
+    b.close()
