@@ -246,3 +246,19 @@ INSERT INTO hosted_data VALUES (1);
 SELECT count(*) FROM hosted_data;
 """, capture_output=True, text=True, timeout=60)
     assert out.stderr == "" and out.stdout.splitlines()[-1] == "1"
+
+
+def test_a_trigger_dropped_inside_the_writing_transaction_stops_the_next_write(tmp_path):
+    """The triggers are checked once per write transaction; DDL of this very
+    connection in the middle of it must still be noticed."""
+    from conftest import connect
+    conn = connect(str(tmp_path / "t.db"))
+    conn.execute("CREATE VIRTUAL TABLE mem USING memory(max_writes_per_day=2)")
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO mem(namespace, key, value) VALUES ('a', 'k1', 'v')")
+    conn.execute("DROP TRIGGER mem_quota_insert")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        conn.execute("INSERT INTO mem(namespace, key, value) VALUES ('a', 'k2', 'v')")
+    assert str(e.value).startswith("memory: a quota trigger of table 'mem' is missing")
+    conn.execute("ROLLBACK")
+    conn.close()
