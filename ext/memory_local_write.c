@@ -10,6 +10,7 @@
 ** {MAX_BYTES} {MAX_WRITES} {TEXT:x}).
 */
 #include "memory_local.h"
+#include "memory_json_fast.h"
 
 /* Expand a sql/ template for table p: {S} and {T} become the schema and
 ** table names (escaped for a "quoted identifier"), {MAX_BYTES} and
@@ -44,17 +45,9 @@ char *memLocalExpand(const char *zTemplate, MemVtab *p,
       sqlite3_str_appendall(pOut, TODAY_SQL);
       z += 6;
     } else if (strncmp(z, "{TEXT:", 6) == 0 && strchr(z, '}')) {
-      /* The text the search index holds for a value: X.value, or, for a
-      ** JSON object or array, its string values, one per line. */
+      /* The text the search index holds for X.value (searchTextFunc). */
       int n = (int)(strchr(z, '}') - (z + 6));
-      char *zRef = sqlite3_mprintf("%.*s.value", n, z + 6);
-      sqlite3_str_appendf(
-          pOut,
-          "CASE WHEN json_valid(%s) AND json_type(%s) IN ('object', 'array') "
-          "THEN coalesce((SELECT group_concat(j.value, char(10)) FROM "
-          "json_tree(%s) AS j WHERE j.type = 'text'), '') ELSE %s END",
-          zRef, zRef, zRef, zRef);
-      sqlite3_free(zRef);
+      sqlite3_str_appendf(pOut, "memory_search_text(%.*s.value)", n, z + 6);
       z += 6 + n;
     } else {
       sqlite3_str_appendchar(pOut, 1, *z);
@@ -789,6 +782,62 @@ static void quotaFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_free(zMsg);
 }
 
+/* What the search index holds for a value, said in SQL: the value as it
+** is, or for a JSON object or array its string values, one per line.
+** memSearchText (memory_json_fast.c) gives the same for the values it is
+** sure of, in one pass; this query decides the others. */
+#define SEARCH_TEXT_SQL                                                      \
+  "SELECT CASE WHEN json_valid(?1) AND json_type(?1) IN ('object', 'array') " \
+  "THEN coalesce((SELECT group_concat(j.value, char(10)) FROM json_tree(?1) " \
+  "AS j WHERE j.type = 'text'), '') ELSE ?1 END"
+
+/* memory_search_text(VALUE): the text the search index holds for VALUE
+** ({TEXT:x} in the templates). The function's data is the connection's
+** prepared SEARCH_TEXT_SQL, made when first needed. */
+static void searchTextFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3_stmt **ppStmt = sqlite3_user_data(ctx);
+  char *zText = 0;
+  int nText = 0, rc = MSG_FAST_REFUSED;
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+    rc = memSearchText((const char *)sqlite3_value_text(argv[0]),
+                       sqlite3_value_bytes(argv[0]), &zText, &nText);
+  }
+  if (rc == MSG_FAST_OK) {
+    sqlite3_result_text(ctx, zText, nText, sqlite3_free);
+    return;
+  }
+  if (rc == SEARCH_TEXT_AS_IS) {
+    sqlite3_result_value(ctx, argv[0]);
+    return;
+  }
+  if (rc == MSG_FAST_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if (*ppStmt == 0) {
+    rc = sqlite3_prepare_v3(sqlite3_context_db_handle(ctx), SEARCH_TEXT_SQL, -1,
+                            SQLITE_PREPARE_PERSISTENT, ppStmt, 0);
+    if (rc != SQLITE_OK) {
+      sqlite3_result_error_code(ctx, rc);
+      return;
+    }
+  }
+  sqlite3_bind_value(*ppStmt, 1, argv[0]);
+  if (sqlite3_step(*ppStmt) == SQLITE_ROW) {
+    sqlite3_result_value(ctx, sqlite3_column_value(*ppStmt, 0));
+  }
+  rc = sqlite3_reset(*ppStmt);
+  sqlite3_clear_bindings(*ppStmt);
+  if (rc != SQLITE_OK) sqlite3_result_error_code(ctx, rc);
+}
+
+static void searchTextFree(void *p) {
+  sqlite3_stmt **ppStmt = p;
+  sqlite3_finalize(*ppStmt);
+  sqlite3_free(ppStmt);
+}
+
 int memRegisterLocalFunctions(sqlite3 *db) {
   /* Not SQLITE_DIRECTONLY: the triggers call it. Harmless from anywhere:
   ** it computes nothing but a comparison. */
@@ -796,6 +845,13 @@ int memRegisterLocalFunctions(sqlite3 *db) {
   int rc = SQLITE_OK, nArg;
   for (nArg = 4; nArg <= 6 && rc == SQLITE_OK; nArg++) {
     rc = sqlite3_create_function(db, "memory_quota", nArg, flags, 0, quotaFunc, 0, 0);
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_stmt **ppStmt = sqlite3_malloc(sizeof(*ppStmt));
+    if (ppStmt == 0) return SQLITE_NOMEM;
+    *ppStmt = 0;
+    rc = sqlite3_create_function_v2(db, "memory_search_text", 1, flags, ppStmt,
+                                    searchTextFunc, 0, 0, searchTextFree);
   }
   return rc;
 }

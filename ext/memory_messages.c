@@ -13,11 +13,11 @@
 ** A second cursor open at the same time (a self-join) prepares its own.
 **
 ** The common shape, an array of {role, content} messages, is read by the
-** fast path of memory_messages_fast.c instead, which gives the same rows
+** fast path of memory_json_fast.c instead, which gives the same rows
 ** without the query; anything it is not sure of goes to the query.
 */
 #include "memory_messages.h"
-#include "memory_messages_fast.h"
+#include "memory_json_fast.h"
 #include "memory_sql.h"
 
 #include <string.h>

@@ -1,5 +1,5 @@
 """memory_messages() reads the common {role, content} shape in C
-(ext/memory_messages_fast.c) and everything else with the query of
+(ext/memory_json_fast.c) and everything else with the query of
 sql/ext/messages.sql. The two must agree exactly: generated conversations
 and mutations of their text go through memory_messages() and through the
 query itself, run by SQLite's own JSON functions, and the rows must be

@@ -1,6 +1,7 @@
-/* The fast path of memory_messages(); see memory_messages_fast.c. */
-#ifndef MEMORY_MESSAGES_FAST_H
-#define MEMORY_MESSAGES_FAST_H
+/* Fast paths over JSON text (memory_messages, the search index); see
+** memory_json_fast.c. */
+#ifndef MEMORY_JSON_FAST_H
+#define MEMORY_JSON_FAST_H
 
 #include "memory_util.h"
 
@@ -35,5 +36,12 @@ typedef struct MsgFastResult {
 /* Read the conversation z[0..n) into *pRes (free with memMessagesFastFree). */
 int memMessagesFast(const char *z, int n, MsgFastResult *pRes);
 void memMessagesFastFree(MsgFastResult *pRes);
+
+/* The text the search index holds for the value z[0..n): MSG_FAST_OK with
+** *pzText (sqlite3_free it) for a JSON object or array, SEARCH_TEXT_AS_IS
+** when it is the value itself, MSG_FAST_REFUSED when the query must
+** decide, or MSG_FAST_NOMEM. */
+#define SEARCH_TEXT_AS_IS 3
+int memSearchText(const char *z, int n, char **pzText, int *pnText);
 
 #endif

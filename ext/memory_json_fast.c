@@ -1,5 +1,9 @@
 /*
-** The fast path of memory_messages(): a conversation in the shape nearly
+** Fast paths over JSON text, each giving exactly what a query of SQLite's
+** JSON functions gives, for the values it is sure of, and refusing the
+** rest, which then goes to that query. Both share one strict parser.
+**
+** 1. memory_messages(): a conversation in the shape nearly
 ** every agent stores, a JSON array of {"role": "...", "content": "..."}
 ** objects (Agno's "created_at" included), read in one pass in C instead of
 ** by the query of sql/ext/messages.sql, which calls SQLite's JSON
@@ -18,8 +22,13 @@
 **     twice;
 **   - elements that are not objects are passed over, as by the query.
 ** tests/test_messages_fast.py compares both on generated conversations.
+**
+** 2. The text the search index holds for a value (memSearchText): for a
+** JSON object or array, its string values (not its keys) in document
+** order, one per line, as json_tree() gives them; anything else as it is.
+** tests/test_search_text.py compares it with the query.
 */
-#include "memory_messages_fast.h"
+#include "memory_json_fast.h"
 
 #include <string.h>
 
@@ -30,6 +39,8 @@ typedef struct Parser {
   int n, i;               /* its length, the position */
   char *zOut;             /* unescaped strings are copied here */
   int nOut;
+  int collect;            /* parseValue copies string values, one per line */
+  int nCollected;
 } Parser;
 
 static void skipSpace(Parser *p) {
@@ -156,6 +167,14 @@ static int parseValue(Parser *p, int depth) {
   if (p->i >= p->n || depth > MAX_DEPTH) return 0;
   switch (p->z[p->i]) {
     case '"':
+      if (p->collect) {
+        const char *zText;
+        int nText;
+        if (p->nCollected++) p->zOut[p->nOut++] = '\n';
+        if (!parseString(p, &zText, &nText, 0)) return 0;
+        p->nOut--; /* no NUL between them */
+        return 1;
+      }
       return parseString(p, 0, 0, 0);
     case '{':
     case '[': {
@@ -285,10 +304,9 @@ int memMessagesFast(const char *z, int n, MsgFastResult *pRes) {
   Parser p;
   int nAlloc = 0;
   memset(pRes, 0, sizeof(*pRes));
+  memset(&p, 0, sizeof(p));
   p.z = (const unsigned char *)z;
   p.n = n;
-  p.i = 0;
-  p.nOut = 0;
   /* Unescaped text is never longer than its JSON; one NUL per string or
   ** number copied, of which there are fewer than n / 2. */
   p.zOut = sqlite3_malloc64((sqlite3_uint64)n + n / 2 + 1);
@@ -344,4 +362,33 @@ void memMessagesFastFree(MsgFastResult *pRes) {
   sqlite3_free(pRes->zBuf);
   sqlite3_free(pRes->aRow);
   memset(pRes, 0, sizeof(*pRes));
+}
+
+int memSearchText(const char *z, int n, char **pzText, int *pnText) {
+  Parser p;
+  memset(&p, 0, sizeof(p));
+  *pzText = 0;
+  *pnText = 0;
+  p.z = (const unsigned char *)z;
+  p.n = n;
+  skipSpace(&p);
+  /* Not an object or an array, valid or not: the text as it is. */
+  if (p.i >= p.n || (p.z[p.i] != '{' && p.z[p.i] != '[')) return SEARCH_TEXT_AS_IS;
+  /* Strings and separators take no more room than their JSON. */
+  p.zOut = sqlite3_malloc64((sqlite3_uint64)n + 1);
+  if (p.zOut == 0) return MSG_FAST_NOMEM;
+  p.collect = 1;
+  if (!parseValue(&p, 0)) {
+    sqlite3_free(p.zOut);
+    return MSG_FAST_REFUSED;
+  }
+  skipSpace(&p);
+  if (p.i != p.n) {
+    sqlite3_free(p.zOut);
+    return MSG_FAST_REFUSED;
+  }
+  p.zOut[p.nOut] = 0;
+  *pzText = p.zOut;
+  *pnText = p.nOut;
+  return MSG_FAST_OK;
 }
