@@ -278,20 +278,56 @@ static int txEnd(Sync *s, int rc) {
 /* ---------------------------------------------------------------------- */
 /* The two tables.                                                         */
 
-/* Is CREATE statement zSql one of "USING memory"? */
-static int usesMemory(const char *zSql) {
-  const char *z;
-  for (z = zSql; z && *z; z++) {
-    if (sqlite3_strnicmp(z, "using", 5) == 0) {
-      z += 5;
-      while (*z == ' ' || *z == '\t' || *z == '\n' || *z == '\r') z++;
-      if (*z == '"' || *z == '`' || *z == '[') z++;
-      return sqlite3_strnicmp(z, "memory", 6) == 0 &&
-             !((z[6] >= 'a' && z[6] <= 'z') || (z[6] >= 'A' && z[6] <= 'Z') ||
-               (z[6] >= '0' && z[6] <= '9') || z[6] == '_');
+/* z past any white space and SQL comments. */
+static const char *skipSpace(const char *z) {
+  for (;;) {
+    if (*z == ' ' || *z == '\t' || *z == '\n' || *z == '\r' || *z == '\f') {
+      z++;
+    } else if (z[0] == '-' && z[1] == '-') {
+      while (*z && *z != '\n') z++;
+    } else if (z[0] == '/' && z[1] == '*') {
+      const char *zEnd = strstr(z + 2, "*/");
+      z = zEnd ? zEnd + 2 : z + strlen(z);
+    } else {
+      return z;
     }
   }
-  return 0;
+}
+
+/* Is CREATE statement zSql one of "USING memory"? SQLite stores it as
+** "CREATE VIRTUAL TABLE " + the name as written (quoted or not; a rename
+** writes it quoted) + the rest: the name is skipped as a token, since it
+** may itself hold "using" (a table named "confusing"). */
+static int usesMemory(const char *zSql) {
+  static const char zPrefix[] = "CREATE VIRTUAL TABLE ";
+  const char *z = zSql;
+  if (z == 0 || sqlite3_strnicmp(z, zPrefix, sizeof(zPrefix) - 1) != 0) return 0;
+  z += sizeof(zPrefix) - 1;
+  z = skipSpace(z);
+  if (*z == '"' || *z == '`' || *z == '\'' || *z == '[') {
+    char cEnd = *z == '[' ? ']' : *z;
+    for (z++; *z; z++) {
+      if (*z == cEnd) {
+        if (cEnd != ']' && z[1] == cEnd) z++; /* a doubled quote */
+        else break;
+      }
+    }
+    if (*z == 0) return 0;
+    z++;
+  } else {
+    while (*z && *z != ' ' && *z != '\t' && *z != '\n' && *z != '\r' && *z != '/' &&
+           *z != '-') {
+      z++;
+    }
+  }
+  z = skipSpace(z);
+  if (sqlite3_strnicmp(z, "using", 5) != 0) return 0;
+  z += 5;
+  z = skipSpace(z);
+  if (*z == '"' || *z == '`' || *z == '[' || *z == '\'') z++;
+  return sqlite3_strnicmp(z, "memory", 6) == 0 &&
+         !((z[6] >= 'a' && z[6] <= 'z') || (z[6] >= 'A' && z[6] <= 'Z') ||
+           (z[6] >= '0' && z[6] <= '9') || z[6] == '_');
 }
 
 /* Find the memory table named by v: its schema and name as stored, and
