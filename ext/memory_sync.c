@@ -524,11 +524,8 @@ static int listNamespace(Sync *s) {
 
 /* The local entries of the namespace (read through the table, as any
 ** reader would), their sync state, and the namespace's watermark. */
-static int loadLocal(Sync *s) {
-  sqlite3_stmt *p = 0;
-  int rc = prepare(s, &p, "SELECT key, value, updated_at FROM \"%w\".\"%w\" "
-                   "WHERE namespace = ?1", s->zLSchema, s->zLName);
-  if (rc != SQLITE_OK) return rc;
+static int loadLocalRead(Sync *s, sqlite3_stmt *p) {
+  int rc = SQLITE_OK;
   sqlite3_bind_text(p, 1, s->zNs, -1, SQLITE_STATIC);
   while (rc == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW) {
     SyncKey *k = keyGet(s, (const char *)sqlite3_column_text(p, 0),
@@ -543,7 +540,7 @@ static int loadLocal(Sync *s) {
     k->localAt = sqlite3_column_double(p, 2);
     if (k->zLocal == 0) rc = SQLITE_NOMEM;
   }
-  if (rc == SQLITE_OK) rc = sqlite3_finalize(p); else sqlite3_finalize(p);
+  if (rc == SQLITE_OK) rc = sqlite3_reset(p); else sqlite3_reset(p);
   p = 0;
   if (rc == SQLITE_OK) {
     rc = prepare(s, &p, "SELECT key, base_at, base_hash, dirty, ver, changed_at "
@@ -582,6 +579,29 @@ static int loadLocal(Sync *s) {
     s->watermark = sqlite3_column_double(p, 0);
   }
   return sqlite3_finalize(p);
+}
+
+/* One read transaction for all of it: read in several, another
+** connection's write between the entries and the state would be seen in
+** the state (a new version) but not in the value, and the value read, so
+** taken for unchanged, would be overwritten by the server's. */
+static int loadLocal(Sync *s) {
+  sqlite3_stmt *p = 0;
+  int own = sqlite3_get_autocommit(s->db);
+  /* Prepared first, outside the transaction: preparing connects the
+  ** table, which upgrades a table of an older format only then. */
+  int rc = prepare(s, &p, "SELECT key, value, updated_at FROM \"%w\".\"%w\" "
+                   "WHERE namespace = ?1", s->zLSchema, s->zLName);
+  if (rc == SQLITE_OK && own) rc = memExecPrintf(s->db, "BEGIN");
+  if (rc == SQLITE_OK) {
+    rc = loadLocalRead(s, p);
+    if (own) {
+      if (rc == SQLITE_OK) rc = memExecPrintf(s->db, "COMMIT");
+      if (rc != SQLITE_OK) memExecPrintf(s->db, "ROLLBACK");
+    }
+  }
+  sqlite3_finalize(p);
+  return rc;
 }
 
 /* ---------------------------------------------------------------------- */

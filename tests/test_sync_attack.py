@@ -3,8 +3,8 @@ review (names, races with another connection, ...). See test_sync.py for
 the contract's own tests."""
 import pytest
 
-from conftest import rows
-from test_sync import remote_values
+from conftest import connect, rows
+from test_sync import local_values, put, remote_values, sync
 
 
 @pytest.mark.parametrize("name", ["confusing", '"using"', '"a using memory b"',
@@ -20,3 +20,34 @@ def test_a_local_table_whose_name_holds_using_is_found(db, server, name):
     s = db.execute("SELECT memory_sync(?, 'hosted', 'ns')", (stored,)).fetchone()[0]
     assert '"pushed":1' in s
     assert remote_values(server) == {"a": "1"}
+
+
+def test_a_local_write_between_the_sync_reading_rows_and_state_is_kept(tmp_path, server):
+    # The sync read the entries, then the sync state, in two read
+    # transactions: another connection's write between them was seen in
+    # the state (dirty, new version) but not in the value, so the key
+    # looked unchanged locally and the server's value overwrote the write.
+    path = str(tmp_path / "race.db")
+    a, b = connect(path), connect(path)
+    a.execute("PRAGMA journal_mode = WAL")  # b writes while a reads
+    a.execute("CREATE VIRTUAL TABLE mem USING memory")
+    a.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}', retries=0)")
+    a.execute("INSERT INTO mem(namespace, key, value) VALUES ('ns', 'a', 'v0')")
+    sync(a)
+    put(server, "a", "remote")
+    written = []
+
+    def write_from_b(sql):
+        if not written and "SELECT key, base_at, base_hash" in sql:
+            written.append(1)
+            b.execute("UPDATE mem SET value = 'local v1' WHERE key = 'a'")
+    a.set_trace_callback(write_from_b)
+    sync(a)
+    a.set_trace_callback(None)
+    assert written == [1]
+    sync(a)
+    # server-wins: the server's value kept, the local write in conflicts
+    assert local_values(a) == remote_values(server) == {"a": "remote"}
+    assert rows(a, "SELECT key, value, side FROM mem_conflicts") == [("a", "local v1", "local")]
+    a.close()
+    b.close()
