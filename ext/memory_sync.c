@@ -112,6 +112,7 @@ typedef struct Sync {
   int nKey, nKeyAlloc;
   int *aHash, nHash;         /* open addressing over aKey: index + 1 */
   sqlite3_stmt *pCheckList, *pParseList;
+  sqlite3_stmt *pCheckWrite;  /* is a write's answer the API's? */
   /* the listing */
   int nListed, full, hasOldest, hasNewest;
   double oldest, newest;
@@ -246,6 +247,7 @@ static void syncFree(Sync *s) {
   sqlite3_free(s->aHash);
   sqlite3_finalize(s->pCheckList);
   sqlite3_finalize(s->pParseList);
+  sqlite3_finalize(s->pCheckWrite);
   sqlite3_finalize(s->pHoldRemote);
   sqlite3_free(s->zLSchema);
   sqlite3_free(s->zLName);
@@ -1086,17 +1088,56 @@ static MemRequest *makePush(Sync *s, SyncKey *k) {
   return memRequestNew(k->action == A_PUSH_DELETE ? "DELETE" : "PUT", zUrl, zBody);
 }
 
+/* Is a 200 to a PUT or DELETE the API's answer for this entry? Any other
+** 200 (a proxy's page, a lie) is no sign that the write was done: taken
+** for one, the key would be marked in sync while the server kept its old
+** value (and the listing after the push, showing that value's time, would
+** make it the base). 1 yes, 0 no, or an error code (negated). */
+static int writeAnswerOk(Sync *s, SyncKey *k, MemRequest *r, int isDelete) {
+  sqlite3_stmt *q;
+  int ok;
+  if (s->pCheckWrite == 0) {
+    int rc = prepare(s, &s->pCheckWrite,
+        "SELECT json_valid(?1) AND json_type(?1) = 'object' AND "
+        "json_extract(?1, '$.namespace') IS ?2 AND json_extract(?1, '$.key') IS ?3 "
+        "AND json_type(?1, CASE WHEN ?4 THEN '$.deleted' ELSE '$.stored' END) "
+        "= 'true'");
+    if (rc != SQLITE_OK) return -rc;
+  }
+  q = s->pCheckWrite;
+  sqlite3_bind_text(q, 1, r->zResp ? r->zResp : "", r->nResp, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, s->zNs, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, k->zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 4, isDelete);
+  ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+  sqlite3_reset(q);
+  return ok;
+}
+
 static void donePush(Sync *s, SyncKey *k, MemRequest *r) {
   int isDelete = k->action == A_PUSH_DELETE;
-  if (r->zError == 0 && (r->status == 200 || (isDelete && memRemoteNotFound(r)))) {
+  char *zWhy, *zAnswer;
+  if (r->zError == 0 && isDelete && memRemoteNotFound(r)) {
     k->pushed = 1;
     return;
   }
-  {
-    char *zWhy = memAnswerExcerpt(r);
+  if (r->zError == 0 && r->status == 200) {
+    int ok = writeAnswerOk(s, k, r, isDelete);
+    if (ok == 1) {
+      k->pushed = 1;
+      return;
+    }
+    zAnswer = memAnswerExcerpt(r);
+    zWhy = ok < 0 ? 0 : zAnswer ? sqlite3_mprintf(
+        "the answer is not the API's answer for this entry: %s", zAnswer) : 0;
+    sqlite3_free(zAnswer);
+    syncFail(s, ok < 0 ? -ok : SQLITE_ERROR, isDelete ? "delete" : "put",
+             k->zKey, ok < 0 ? sqlite3_errmsg(s->db) : zWhy);
+  } else {
+    zWhy = memAnswerExcerpt(r);
     syncFail(s, SQLITE_ERROR, isDelete ? "delete" : "put", k->zKey, zWhy);
-    sqlite3_free(zWhy);
   }
+  sqlite3_free(zWhy);
 }
 
 /* What reached the server, recorded: a PUT's value becomes the base (its

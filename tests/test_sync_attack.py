@@ -1,10 +1,12 @@
 """memory_sync() attacked from outside: regressions for defects found by
 review (names, races with another connection, ...). See test_sync.py for
 the contract's own tests."""
+import sqlite3
+
 import pytest
 
 from conftest import connect, rows
-from test_sync import local_values, put, remote_values, sync
+from test_sync import LIST, local_values, put, remote_values, sync
 
 
 @pytest.mark.parametrize("name", ["confusing", '"using"', '"a using memory b"',
@@ -51,3 +53,44 @@ def test_a_local_write_between_the_sync_reading_rows_and_state_is_kept(tmp_path,
     assert rows(a, "SELECT key, value, side FROM mem_conflicts") == [("a", "local v1", "local")]
     a.close()
     b.close()
+
+
+@pytest.fixture
+def pair(db, server):
+    db.execute("CREATE VIRTUAL TABLE mem USING memory(max_writes_per_day=0)")
+    db.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{server.url}', "
+               "retries=0, timeout_ms=3000, concurrency=4)")
+    return db
+
+
+@pytest.mark.parametrize("method,fault", [
+    ("PUT", {"kind": "garbage"}),
+    ("PUT", {"kind": "body", "body": '{"namespace": "ns", "key": "other", "stored": true, "bytes": 1}'}),
+    ("DELETE", {"kind": "garbage"}),
+    ("DELETE", {"kind": "body", "body": '{"detail": "ok"}'})])
+def test_a_write_answered_200_with_something_else_is_not_taken_as_stored(pair, server, method, fault):
+    # A 200 that is not the API's answer (a proxy's page, a lie) was taken
+    # as stored: the key was marked clean, and the listing after the push,
+    # showing the server's old value of the same length, made it the base,
+    # so both sides stayed different for good.
+    pair.execute("INSERT INTO mem(namespace, key, value) VALUES ('ns', 'a', '1')")
+    sync(pair)
+    if method == "PUT":
+        pair.execute("UPDATE mem SET value = '2'")
+    else:
+        pair.execute("DELETE FROM mem")
+    server.faults(dict(fault, method=method, path="/memory/ns/a"))
+    with pytest.raises(sqlite3.OperationalError) as e:
+        sync(pair)
+    assert str(e.value) == (
+        "memory: sync of namespace 'ns' between 'mem' and 'hosted' failed at step "
+        f"'{method.lower() if method == 'PUT' else 'delete'}' for key 'a': the "
+        "answer is not the API's answer for this entry: HTTP 200: " +
+        ("<html>this is not JSON</html>" if fault["kind"] == "garbage" else fault["body"]) +
+        "; what was done is kept on both sides and nothing is lost: run "
+        "memory_sync again to finish")
+    sync(pair)
+    assert local_values(pair) == remote_values(server) == ({"a": "2"} if method == "PUT" else {})
+    server.clear_log()
+    sync(pair)
+    assert server.requests() == [LIST]
