@@ -112,6 +112,7 @@ typedef struct Sync {
   int nKey, nKeyAlloc;
   int *aHash, nHash;         /* open addressing over aKey: index + 1 */
   sqlite3_stmt *pCheckList, *pParseList;
+  sqlite3_stmt *pCheckWrite;  /* is a write's answer the API's? */
   /* the listing */
   int nListed, full, hasOldest, hasNewest;
   double oldest, newest;
@@ -246,6 +247,7 @@ static void syncFree(Sync *s) {
   sqlite3_free(s->aHash);
   sqlite3_finalize(s->pCheckList);
   sqlite3_finalize(s->pParseList);
+  sqlite3_finalize(s->pCheckWrite);
   sqlite3_finalize(s->pHoldRemote);
   sqlite3_free(s->zLSchema);
   sqlite3_free(s->zLName);
@@ -278,20 +280,56 @@ static int txEnd(Sync *s, int rc) {
 /* ---------------------------------------------------------------------- */
 /* The two tables.                                                         */
 
-/* Is CREATE statement zSql one of "USING memory"? */
-static int usesMemory(const char *zSql) {
-  const char *z;
-  for (z = zSql; z && *z; z++) {
-    if (sqlite3_strnicmp(z, "using", 5) == 0) {
-      z += 5;
-      while (*z == ' ' || *z == '\t' || *z == '\n' || *z == '\r') z++;
-      if (*z == '"' || *z == '`' || *z == '[') z++;
-      return sqlite3_strnicmp(z, "memory", 6) == 0 &&
-             !((z[6] >= 'a' && z[6] <= 'z') || (z[6] >= 'A' && z[6] <= 'Z') ||
-               (z[6] >= '0' && z[6] <= '9') || z[6] == '_');
+/* z past any white space and SQL comments. */
+static const char *skipSpace(const char *z) {
+  for (;;) {
+    if (*z == ' ' || *z == '\t' || *z == '\n' || *z == '\r' || *z == '\f') {
+      z++;
+    } else if (z[0] == '-' && z[1] == '-') {
+      while (*z && *z != '\n') z++;
+    } else if (z[0] == '/' && z[1] == '*') {
+      const char *zEnd = strstr(z + 2, "*/");
+      z = zEnd ? zEnd + 2 : z + strlen(z);
+    } else {
+      return z;
     }
   }
-  return 0;
+}
+
+/* Is CREATE statement zSql one of "USING memory"? SQLite stores it as
+** "CREATE VIRTUAL TABLE " + the name as written (quoted or not; a rename
+** writes it quoted) + the rest: the name is skipped as a token, since it
+** may itself hold "using" (a table named "confusing"). */
+static int usesMemory(const char *zSql) {
+  static const char zPrefix[] = "CREATE VIRTUAL TABLE ";
+  const char *z = zSql;
+  if (z == 0 || sqlite3_strnicmp(z, zPrefix, sizeof(zPrefix) - 1) != 0) return 0;
+  z += sizeof(zPrefix) - 1;
+  z = skipSpace(z);
+  if (*z == '"' || *z == '`' || *z == '\'' || *z == '[') {
+    char cEnd = *z == '[' ? ']' : *z;
+    for (z++; *z; z++) {
+      if (*z == cEnd) {
+        if (cEnd != ']' && z[1] == cEnd) z++; /* a doubled quote */
+        else break;
+      }
+    }
+    if (*z == 0) return 0;
+    z++;
+  } else {
+    while (*z && *z != ' ' && *z != '\t' && *z != '\n' && *z != '\r' && *z != '/' &&
+           *z != '-') {
+      z++;
+    }
+  }
+  z = skipSpace(z);
+  if (sqlite3_strnicmp(z, "using", 5) != 0) return 0;
+  z += 5;
+  z = skipSpace(z);
+  if (*z == '"' || *z == '`' || *z == '[' || *z == '\'') z++;
+  return sqlite3_strnicmp(z, "memory", 6) == 0 &&
+         !((z[6] >= 'a' && z[6] <= 'z') || (z[6] >= 'A' && z[6] <= 'Z') ||
+           (z[6] >= '0' && z[6] <= '9') || z[6] == '_');
 }
 
 /* Find the memory table named by v: its schema and name as stored, and
@@ -488,11 +526,8 @@ static int listNamespace(Sync *s) {
 
 /* The local entries of the namespace (read through the table, as any
 ** reader would), their sync state, and the namespace's watermark. */
-static int loadLocal(Sync *s) {
-  sqlite3_stmt *p = 0;
-  int rc = prepare(s, &p, "SELECT key, value, updated_at FROM \"%w\".\"%w\" "
-                   "WHERE namespace = ?1", s->zLSchema, s->zLName);
-  if (rc != SQLITE_OK) return rc;
+static int loadLocalRead(Sync *s, sqlite3_stmt *p) {
+  int rc = SQLITE_OK;
   sqlite3_bind_text(p, 1, s->zNs, -1, SQLITE_STATIC);
   while (rc == SQLITE_OK && sqlite3_step(p) == SQLITE_ROW) {
     SyncKey *k = keyGet(s, (const char *)sqlite3_column_text(p, 0),
@@ -507,7 +542,7 @@ static int loadLocal(Sync *s) {
     k->localAt = sqlite3_column_double(p, 2);
     if (k->zLocal == 0) rc = SQLITE_NOMEM;
   }
-  if (rc == SQLITE_OK) rc = sqlite3_finalize(p); else sqlite3_finalize(p);
+  if (rc == SQLITE_OK) rc = sqlite3_reset(p); else sqlite3_reset(p);
   p = 0;
   if (rc == SQLITE_OK) {
     rc = prepare(s, &p, "SELECT key, base_at, base_hash, dirty, ver, changed_at "
@@ -546,6 +581,29 @@ static int loadLocal(Sync *s) {
     s->watermark = sqlite3_column_double(p, 0);
   }
   return sqlite3_finalize(p);
+}
+
+/* One read transaction for all of it: read in several, another
+** connection's write between the entries and the state would be seen in
+** the state (a new version) but not in the value, and the value read, so
+** taken for unchanged, would be overwritten by the server's. */
+static int loadLocal(Sync *s) {
+  sqlite3_stmt *p = 0;
+  int own = sqlite3_get_autocommit(s->db);
+  /* Prepared first, outside the transaction: preparing connects the
+  ** table, which upgrades a table of an older format only then. */
+  int rc = prepare(s, &p, "SELECT key, value, updated_at FROM \"%w\".\"%w\" "
+                   "WHERE namespace = ?1", s->zLSchema, s->zLName);
+  if (rc == SQLITE_OK && own) rc = memExecPrintf(s->db, "BEGIN");
+  if (rc == SQLITE_OK) {
+    rc = loadLocalRead(s, p);
+    if (own) {
+      if (rc == SQLITE_OK) rc = memExecPrintf(s->db, "COMMIT");
+      if (rc != SQLITE_OK) memExecPrintf(s->db, "ROLLBACK");
+    }
+  }
+  sqlite3_finalize(p);
+  return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1030,17 +1088,56 @@ static MemRequest *makePush(Sync *s, SyncKey *k) {
   return memRequestNew(k->action == A_PUSH_DELETE ? "DELETE" : "PUT", zUrl, zBody);
 }
 
+/* Is a 200 to a PUT or DELETE the API's answer for this entry? Any other
+** 200 (a proxy's page, a lie) is no sign that the write was done: taken
+** for one, the key would be marked in sync while the server kept its old
+** value (and the listing after the push, showing that value's time, would
+** make it the base). 1 yes, 0 no, or an error code (negated). */
+static int writeAnswerOk(Sync *s, SyncKey *k, MemRequest *r, int isDelete) {
+  sqlite3_stmt *q;
+  int ok;
+  if (s->pCheckWrite == 0) {
+    int rc = prepare(s, &s->pCheckWrite,
+        "SELECT json_valid(?1) AND json_type(?1) = 'object' AND "
+        "json_extract(?1, '$.namespace') IS ?2 AND json_extract(?1, '$.key') IS ?3 "
+        "AND json_type(?1, CASE WHEN ?4 THEN '$.deleted' ELSE '$.stored' END) "
+        "= 'true'");
+    if (rc != SQLITE_OK) return -rc;
+  }
+  q = s->pCheckWrite;
+  sqlite3_bind_text(q, 1, r->zResp ? r->zResp : "", r->nResp, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, s->zNs, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, k->zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 4, isDelete);
+  ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+  sqlite3_reset(q);
+  return ok;
+}
+
 static void donePush(Sync *s, SyncKey *k, MemRequest *r) {
   int isDelete = k->action == A_PUSH_DELETE;
-  if (r->zError == 0 && (r->status == 200 || (isDelete && memRemoteNotFound(r)))) {
+  char *zWhy, *zAnswer;
+  if (r->zError == 0 && isDelete && memRemoteNotFound(r)) {
     k->pushed = 1;
     return;
   }
-  {
-    char *zWhy = memAnswerExcerpt(r);
+  if (r->zError == 0 && r->status == 200) {
+    int ok = writeAnswerOk(s, k, r, isDelete);
+    if (ok == 1) {
+      k->pushed = 1;
+      return;
+    }
+    zAnswer = memAnswerExcerpt(r);
+    zWhy = ok < 0 ? 0 : zAnswer ? sqlite3_mprintf(
+        "the answer is not the API's answer for this entry: %s", zAnswer) : 0;
+    sqlite3_free(zAnswer);
+    syncFail(s, ok < 0 ? -ok : SQLITE_ERROR, isDelete ? "delete" : "put",
+             k->zKey, ok < 0 ? sqlite3_errmsg(s->db) : zWhy);
+  } else {
+    zWhy = memAnswerExcerpt(r);
     syncFail(s, SQLITE_ERROR, isDelete ? "delete" : "put", k->zKey, zWhy);
-    sqlite3_free(zWhy);
   }
+  sqlite3_free(zWhy);
 }
 
 /* What reached the server, recorded: a PUT's value becomes the base (its
