@@ -266,6 +266,8 @@ static int localIntegrityCheck(MemVtab *p, char **pzErr) {
     const LocalIndex *x = &aLocalIndex[i];
     int exists = 0;
     if (x->isHistory && !p->settings.history) continue;
+    /* A table not upgraded yet (see memory_vtab.c) has no expiry at all. */
+    if (!x->isHistory && p->settings.format < 3) continue;
     rc = indexExists(p, x, &exists);
     if (rc == SQLITE_OK && !exists) {
       *pzErr = sqlite3_mprintf(

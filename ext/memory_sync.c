@@ -1340,6 +1340,17 @@ static void syncFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   int rc = SQLITE_OK, exists = 0, nPut = 0;
   memset(&s, 0, sizeof(s));
   s.db = sqlite3_context_db_handle(ctx);
+  /* A sync sends writes that a ROLLBACK cannot take back, while the
+  ** ROLLBACK would take back its record of them and of the conflicts:
+  ** the next sync would then lose the server's side of a conflict, or
+  ** merge twice (found by review). */
+  if (!sqlite3_get_autocommit(s.db)) {
+    zErr = sqlite3_mprintf(
+        "memory: memory_sync cannot run inside BEGIN ... COMMIT: what it "
+        "sends to the server a ROLLBACK could not take back; COMMIT or "
+        "ROLLBACK first, then call it on its own");
+    goto error;
+  }
   if (argc == 4 && sqlite3_value_type(argv[3]) != SQLITE_NULL) {
     const char *z = (const char *)sqlite3_value_text(argv[3]);
     s.policy = -1;
@@ -1360,7 +1371,7 @@ static void syncFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     zErr = sqlite3_mprintf(
         "memory: memory_sync: invalid namespace '%s': use 1-64 characters "
         "from a-z A-Z 0-9 _ - (memory_namespace() turns any id into a valid "
-        "one)", s.zNs ? s.zNs : "");
+        "one)", s.zNs ? s.zNs : "NULL");
     goto error;
   }
   rc = resolveTables(&s, argv, &zErr);

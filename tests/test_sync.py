@@ -327,20 +327,26 @@ def test_a_failed_listing_after_the_push_costs_one_get_next_time(pair, server):
     assert server.requests() == [LIST]
 
 
-def test_inside_a_transaction_rollback_undoes_the_local_side_and_sync_repairs(pair, server):
+def test_inside_a_transaction_it_is_refused_and_sends_nothing(pair, server):
+    """Inside BEGIN ... ROLLBACK the pushes would stay on the server while the
+    rollback took back the local record of them and of the conflicts: a
+    local-wins sync then lost the server's value, a merge merged twice
+    (tests/test_sync_attack.py's reviewer found both)."""
     put(server, "a", "A")
     pair.execute("INSERT INTO mem(namespace, key, value) VALUES ('ns', 'b', 'B')")
-    pair.execute("BEGIN")
-    sync(pair)
-    pair.execute("ROLLBACK")
-    assert local_values(pair) == {"b": "B"}
-    assert remote_values(server) == {"a": "A", "b": "B"}
-    s = sync(pair)
-    assert (s["pulled"], s["pushed"], s["conflicts"]) == (1, 0, 0)
-    assert local_values(pair) == remote_values(server)
     server.clear_log()
-    sync(pair)
-    assert server.requests() == [LIST]
+    pair.execute("BEGIN")
+    with pytest.raises(sqlite3.OperationalError) as e:
+        sync(pair)
+    assert str(e.value) == (
+        "memory: memory_sync cannot run inside BEGIN ... COMMIT: what it sends "
+        "to the server a ROLLBACK could not take back; COMMIT or ROLLBACK first, "
+        "then call it on its own")
+    pair.execute("ROLLBACK")
+    assert server.requests() == []
+    s = sync(pair)
+    assert (s["pulled"], s["pushed"], s["conflicts"]) == (1, 1, 0)
+    assert local_values(pair) == remote_values(server) == {"a": "A", "b": "B"}
 
 
 def test_a_quota_refusing_a_pulled_value_fails_that_key_only(db, server):

@@ -124,3 +124,23 @@ def test_a_0_1_0_table_with_a_stored_token_is_refused_and_can_be_repaired(old_db
     conn.execute("DROP TABLE hosted_tok")
     assert rows(conn, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
                       "'hosted_tok%'") == [(0,)]
+
+
+def test_a_table_opened_inside_a_transaction_stays_old_and_passes_integrity_check(old_db):
+    """Opened inside the user's transaction, a 0.1.0 table is not upgraded
+    (the private connection cannot take its lock); it works in its old
+    format, which has no expiry index to miss."""
+    conn = connect(old_db)
+    conn.execute("BEGIN IMMEDIATE")
+    assert rows(conn, "SELECT key FROM mem WHERE namespace = 'user-7'") == [("city",)]
+    conn.execute("COMMIT")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO mem(mem) VALUES ('integrity-check')")
+    conn.execute("INSERT INTO mem(namespace, key, value) VALUES ('n', 'k', 'v')")
+    conn.execute("COMMIT")
+    assert "format" not in config(conn, "mem")  # 0.1.0 stored none
+    conn.close()
+    conn = connect(old_db)  # opened outside a transaction: upgraded
+    assert rows(conn, "SELECT key FROM mem WHERE namespace = 'n'") == [("k",)]
+    assert config(conn, "mem")["format"] == 3
+    conn.execute("INSERT INTO mem(mem) VALUES ('integrity-check')")
