@@ -6,7 +6,8 @@ tests and the benchmarks. Standard library only; listens on 127.0.0.1.
 
 prints "PORT <n>" once it listens. Besides the API it answers, under
 /_test/ (no API route starts so):
-    POST /_test/reset             forget data, log, faults; latency to 0
+    POST /_test/reset             forget data, log, faults; latency to 0 (after
+                                  the requests being answered have landed)
     POST /_test/config            {"latency_ms": 10, "coerce_numbers": false}
     POST /_test/faults            a list of faults, consumed in order:
         {"kind": "status", "status": 503, "retry_after": 1, "count": 2,
@@ -44,6 +45,7 @@ BAD_KEY = "Invalid key. Use 1-128 alphanumeric/underscore/dash/dot chars."
 class State:
     def __init__(self):
         self.lock = threading.Lock()
+        self.inflight = 0  # API requests being answered
         self.reset()
 
     def reset(self):
@@ -105,6 +107,15 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_body()
         if raw_path.startswith("/_test/"):
             return self.control(method, raw_path, body)
+        with STATE.lock:
+            STATE.inflight += 1
+        try:
+            self.answer(method, raw_path, query, body)
+        finally:
+            with STATE.lock:
+                STATE.inflight -= 1
+
+    def answer(self, method, raw_path, query, body):
         with STATE.lock:
             STATE.log.append({
                 "method": method, "path": raw_path, "query": query,
@@ -296,6 +307,16 @@ class Handler(BaseHTTPRequestHandler):
     # -- test controls ----------------------------------------------------
     def control(self, method, path, body):
         doc = json.loads(body) if body else None
+        if path == "/_test/reset":
+            # A request a client gave up on (a timeout) may still be asleep
+            # in its latency or fault: let it land before the next test
+            # starts, not in the middle of it.
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                with STATE.lock:
+                    if STATE.inflight == 0:
+                        break
+                time.sleep(0.01)
         with STATE.lock:
             if path == "/_test/reset" and method == "POST":
                 STATE.reset()

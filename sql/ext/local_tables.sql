@@ -4,14 +4,18 @@
 -- These are shadow tables: in defensive mode only the extension writes them.
 
 -- One row per (namespace, key). The rowid is the virtual table's rowid.
+-- The value comes last: a long value spills into overflow pages, and a
+-- column stored after it (every read checks expires_at) would make SQLite
+-- read them all. (A table upgraded from format 2 has expires_at appended
+-- after the value: correct, slower to scan.)
 CREATE TABLE "{S}"."{T}_data"(
   id INTEGER PRIMARY KEY,
   namespace TEXT NOT NULL,
   key TEXT NOT NULL,
-  value TEXT NOT NULL,
   updated_at REAL NOT NULL,
   created_at REAL NOT NULL,
-  expires_at REAL,  -- NULL: never (added by format 3, see local_expiry.sql)
+  expires_at REAL,  -- NULL: never (see memory_local_schema.c's expiry index)
+  value TEXT NOT NULL,
   UNIQUE(namespace, key)
 );
 
