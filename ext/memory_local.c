@@ -339,7 +339,7 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
                        const char *idxStr, int argc, sqlite3_value **argv) {
   LocalCursor *c = (LocalCursor *)pCur;
   MemVtab *p = (MemVtab *)pCur->pVtab;
-  int rc;
+  int rc, planIdxNum = idxNum;
   c->eof = 0;
   if (c->pStmt && c->pSlot && !c->pSlot->stale && c->idxNum == idxNum &&
       c->zPlan == idxStr) {
@@ -368,7 +368,16 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     c->eof = 1;
     return SQLITE_ERROR;
   }
-  rc = planStatement(p, idxNum, idxStr, &c->pStmt, &c->pSlot);
+  rc = SQLITE_OK;
+  if ((idxNum & PLAN_SCANS) && !(idxNum & PLAN_AS_OF) && p->settings.format >= 3) {
+    /* A scan of a table where nothing can expire need not test each row:
+    ** one look at the expiry index, in the snapshot the scan reads. A
+    ** lookup of one entry tests it rather than look. */
+    int any = 1;
+    rc = memLocalAnyExpiring(p, &any);
+    if (!any) planIdxNum |= PLAN_NO_EXPIRY;
+  }
+  if (rc == SQLITE_OK) rc = planStatement(p, planIdxNum, idxStr, &c->pStmt, &c->pSlot);
   c->idxNum = idxNum;
   c->zPlan = idxStr;
   if (rc == SQLITE_OK) rc = memLocalBindPlan(c->pStmt, argc, argv);

@@ -20,6 +20,11 @@
 #define PLAN_SEARCH 0x100
 #define PLAN_AS_OF 0x200     /* reads "<name>_versions" at the time :tN */
 #define PLAN_BAD_AS_OF 0x400 /* as_of with an operator other than = */
+#define PLAN_SCANS 0x800     /* may read many rows: worth asking whether
+                             ** anything can expire (not one (ns, key)) */
+#define PLAN_NO_EXPIRY 0x1000 /* (xFilter's) nothing in the table can
+                              ** expire: the statement without the filter */
+#define EXPIRY_FILTER "(expires_at IS NULL OR expires_at > :now)"
 
 #define STMT_CACHE_SIZE 8
 
@@ -131,5 +136,6 @@ int memLocalExec(MemVtab *p, const char *zName, const char *zTemplate,
 int memLocalUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                    sqlite3_int64 *pRowid);
 int memLocalBegin(sqlite3_vtab *pVtab);
+int memLocalAnyExpiring(MemVtab *p, int *pAny);
 
 #endif

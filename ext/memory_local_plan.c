@@ -90,7 +90,7 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
                         nArg, nArg, nArg);
   }
   if (asOf != PLAN_AS_OF && p->settings.format >= 3) {
-    sqlite3_str_appendall(pPlan, "WHERE (expires_at IS NULL OR expires_at > :now)");
+    sqlite3_str_appendall(pPlan, "WHERE " EXPIRY_FILTER);
   } else if (asOf != PLAN_AS_OF) {
     zSep = "WHERE "; /* format 2 or older, not upgraded yet: no expiry */
   }
@@ -207,7 +207,8 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   pInfo->estimatedRows = (sqlite3_int64)(rows < 1 ? 1 : rows);
 
   pInfo->idxNum = (int)(pInfo->colUsed & PLAN_COLUMNS) |
-                  (search ? PLAN_SEARCH : 0) | asOf;
+                  (search ? PLAN_SEARCH : 0) | asOf |
+                  (nsEq && keyEq && !nsIn && !keyIn ? 0 : PLAN_SCANS);
   if (sqlite3_str_errcode(pPlan) != SQLITE_OK) {
     sqlite3_free(sqlite3_str_finish(pPlan));
     return SQLITE_NOMEM;
@@ -247,6 +248,15 @@ char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan) {
       zFrom, strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
 #undef COLUMN_IF_USED
   sqlite3_free(zFrom);
+  if (zSql && (idxNum & PLAN_NO_EXPIRY)) {
+    /* The filter, a no-op here, becomes "1" (same length or shorter). */
+    char *zAt = strstr(zSql, EXPIRY_FILTER);
+    if (zAt) {
+      size_t nFilter = strlen(EXPIRY_FILTER);
+      zAt[0] = '1';
+      memmove(zAt + 1, zAt + nFilter, strlen(zAt + nFilter) + 1);
+    }
+  }
   return zSql;
 }
 

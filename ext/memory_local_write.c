@@ -325,10 +325,7 @@ static int purgeExpired(MemVtab *p, sqlite3_value *ns, sqlite3_value *key) {
   int n = 0, i, rc;
   if (p->settings.format < 3) return SQLITE_OK; /* nothing expires there */
   if (s->anyExpiring < 0) {
-    rc = writeStmt(p, W_ANY_EXPIRING, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    s->anyExpiring = sqlite3_step(pStmt) == SQLITE_ROW;
-    rc = stepToEnd(p, pStmt, 0);
+    rc = memLocalAnyExpiring(p, &s->anyExpiring);
     if (rc != SQLITE_OK) return rc;
   }
   if (!s->anyExpiring) return SQLITE_OK;
@@ -353,6 +350,15 @@ static int purgeExpired(MemVtab *p, sqlite3_value *ns, sqlite3_value *key) {
   if (iKey) aId[n++] = iKey;
   for (i = 0; i < n && rc == SQLITE_OK; i++) rc = deleteEntry(p, aId[i]);
   return rc;
+}
+
+/* Does any entry have an expires_at? One step into "<name>_expiry". */
+int memLocalAnyExpiring(MemVtab *p, int *pAny) {
+  sqlite3_stmt *pStmt;
+  int rc = writeStmt(p, W_ANY_EXPIRING, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  *pAny = sqlite3_step(pStmt) == SQLITE_ROW;
+  return stepToEnd(p, pStmt, 0);
 }
 
 /* Bind ?7, the expires_at a write stores: the one given (in an INSERT,

@@ -383,16 +383,16 @@ def test_query_plans(mem):
         ":now) AND namespace = :a1 AND key = :a2"]
     assert plan("SELECT key FROM mem WHERE namespace = 'a' ORDER BY namespace, "
                 "key LIMIT 5 OFFSET 2") == [
-        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE (expires_at IS NULL OR expires_at "
+        "SCAN mem VIRTUAL TABLE INDEX 2051:WHERE (expires_at IS NULL OR expires_at "
         "> :now) AND namespace = :a1 ORDER BY namespace, key"]
     assert plan("SELECT key FROM mem WHERE namespace IN ('a', 'b') AND "
                 "key GLOB 'user*'") == [
-        "SCAN mem VIRTUAL TABLE INDEX 3:WHERE (expires_at IS NULL OR expires_at "
+        "SCAN mem VIRTUAL TABLE INDEX 2051:WHERE (expires_at IS NULL OR expires_at "
         "> :now) AND namespace IN (SELECT value FROM "
         "json_each(:in1)) AND key >= :a2 AND key < :a3 AND key >= :gl4 AND "
         "key < :gh4"]  # SQLite derives the first range from GLOB itself
     assert plan("SELECT * FROM mem WHERE updated_at > 5") == [
-        "SCAN mem VIRTUAL TABLE INDEX 15:WHERE (expires_at IS NULL OR "
+        "SCAN mem VIRTUAL TABLE INDEX 2063:WHERE (expires_at IS NULL OR "
         "expires_at > :now) AND updated_at > :a1"]
     # The backing query (as readSql() builds it) of a (namespace, key)
     # lookup is an index seek, and of a namespace scan a range of the index.
