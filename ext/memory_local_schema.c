@@ -65,32 +65,22 @@ static const LocalIndex aLocalIndex[] = {
 
 /* Does table p have index x (under any name)? */
 static int indexExists(MemVtab *p, const LocalIndex *x, int *pExists) {
-  sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf(
+  return memRowExistsPrintf(
+      p->db, pExists,
       "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'index' AND "
       "tbl_name = '%q_%q' AND instr(sql, %Q) > 0",
       p->zSchema, p->zName, x->zTable, x->zBody);
-  int rc;
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  sqlite3_free(zSql);
-  if (rc != SQLITE_OK) return rc;
-  *pExists = sqlite3_step(pStmt) == SQLITE_ROW;
-  return sqlite3_finalize(pStmt);
 }
 
 /* Make index x of table p under the first free name. */
 static int makeIndex(MemVtab *p, const LocalIndex *x) {
-  sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf(
+  sqlite3_stmt *pStmt;
+  int rc = memPreparePrintf(
+      p->db, &pStmt,
       "WITH RECURSIVE n(i, name) AS (VALUES (1, '%q_%q') UNION ALL "
       "SELECT i + 1, '%q_%q_' || (i + 1) FROM n) SELECT name FROM n WHERE "
       "name NOT IN (SELECT name FROM \"%w\".sqlite_schema) LIMIT 1",
       p->zName, x->zSuffix, p->zName, x->zSuffix, p->zSchema);
-  int rc;
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  sqlite3_free(zSql);
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
     rc = memExecPrintf(p->db, "CREATE %sINDEX \"%w\".\"%w\" ON \"%w_%w\"%s",
@@ -117,17 +107,10 @@ int memLocalMakeIndexes(MemVtab *p, int withHistory) {
 
 /* Does "<name>_<zSuffix>" exist (a table)? */
 int memLocalTableExists(MemVtab *p, const char *zSuffix, int *pExists) {
-  sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf(
+  return memRowExistsPrintf(
+      p->db, pExists,
       "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_%q'",
       p->zSchema, p->zName, zSuffix);
-  int rc;
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  sqlite3_free(zSql);
-  if (rc != SQLITE_OK) return rc;
-  *pExists = sqlite3_step(pStmt) == SQLITE_ROW;
-  return sqlite3_finalize(pStmt);
 }
 
 /* History turned on (at CREATE or later): "<name>_versions" is made if need

@@ -27,6 +27,39 @@ int memExecPrintf(sqlite3 *db, const char *zFormat, ...) {
   return rc;
 }
 
+static int prepareV(sqlite3 *db, sqlite3_stmt **ppStmt, const char *zFormat,
+                    va_list ap) {
+  char *zSql = sqlite3_vmprintf(zFormat, ap);
+  int rc;
+  *ppStmt = 0;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, ppStmt, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+int memPreparePrintf(sqlite3 *db, sqlite3_stmt **ppStmt, const char *zFormat, ...) {
+  va_list ap;
+  int rc;
+  va_start(ap, zFormat);
+  rc = prepareV(db, ppStmt, zFormat, ap);
+  va_end(ap);
+  return rc;
+}
+
+int memRowExistsPrintf(sqlite3 *db, int *pExists, const char *zFormat, ...) {
+  sqlite3_stmt *pStmt;
+  va_list ap;
+  int rc;
+  va_start(ap, zFormat);
+  rc = prepareV(db, &pStmt, zFormat, ap);
+  va_end(ap);
+  *pExists = 0;
+  if (rc != SQLITE_OK) return rc;
+  *pExists = sqlite3_step(pStmt) == SQLITE_ROW;
+  return sqlite3_finalize(pStmt);
+}
+
 /* The time a test has set (memory_test_clock()), or 0: the real clock. */
 static double testNow = 0;
 

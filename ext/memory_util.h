@@ -21,6 +21,12 @@ void memSetError(sqlite3_vtab *pVtab, const char *zFormat, ...);
 ** failure is sqlite3_errmsg(db). */
 int memExecPrintf(sqlite3 *db, const char *zFormat, ...);
 
+/* Format SQL as memExecPrintf does and prepare it into *ppStmt. */
+int memPreparePrintf(sqlite3 *db, sqlite3_stmt **ppStmt, const char *zFormat, ...);
+
+/* Format a query as memExecPrintf does; *pExists: whether it gives a row. */
+int memRowExistsPrintf(sqlite3 *db, int *pExists, const char *zFormat, ...);
+
 /* Unix epoch seconds, fractional, UTC, to the microsecond. */
 double memNow(void);
 /* Tests only (memory_test_clock(), registered when $MEMORY_TEST_CLOCK is
