@@ -119,7 +119,6 @@ typedef struct Sync {
   int hasWatermark;
   double watermark;
   int nUnchecked;            /* known keys older than a full window */
-  int autoTxn;               /* this sync began the transaction itself */
   /* the summary */
   int nPulled, nPushed, nDeletedLocal, nDeletedRemote, nConflicts, nMerged,
       nUnchanged;
@@ -257,23 +256,21 @@ static void syncFree(Sync *s) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Transactions: each step commits on its own in autocommit, or is a      */
-/* savepoint of the caller's transaction.                                  */
+/* Transactions: each step commits on its own (memory_sync refuses to run */
+/* inside the caller's transaction, see syncFunc).                         */
 
 static int txBegin(Sync *s) {
-  s->autoTxn = sqlite3_get_autocommit(s->db);
   /* IMMEDIATE: the write lock first, so that what the step checks (no
   ** local write since the sync read the key) holds until it commits. */
-  return memExecPrintf(s->db, s->autoTxn ? "BEGIN IMMEDIATE" : "SAVEPOINT memory_sync");
+  return memExecPrintf(s->db, "BEGIN IMMEDIATE");
 }
 
 static int txEnd(Sync *s, int rc) {
   if (rc == SQLITE_OK) {
-    rc = memExecPrintf(s->db, s->autoTxn ? "COMMIT" : "RELEASE memory_sync");
+    rc = memExecPrintf(s->db, "COMMIT");
     if (rc == SQLITE_OK) return rc;
   }
-  memExecPrintf(s->db, s->autoTxn ? "ROLLBACK"
-                                  : "ROLLBACK TO memory_sync; RELEASE memory_sync");
+  memExecPrintf(s->db, "ROLLBACK");
   return rc;
 }
 
@@ -589,18 +586,15 @@ static int loadLocalRead(Sync *s, sqlite3_stmt *p) {
 ** taken for unchanged, would be overwritten by the server's. */
 static int loadLocal(Sync *s) {
   sqlite3_stmt *p = 0;
-  int own = sqlite3_get_autocommit(s->db);
   /* Prepared first, outside the transaction: preparing connects the
   ** table, which upgrades a table of an older format only then. */
   int rc = prepare(s, &p, "SELECT key, value, updated_at FROM \"%w\".\"%w\" "
                    "WHERE namespace = ?1", s->zLSchema, s->zLName);
-  if (rc == SQLITE_OK && own) rc = memExecPrintf(s->db, "BEGIN");
+  if (rc == SQLITE_OK) rc = memExecPrintf(s->db, "BEGIN");
   if (rc == SQLITE_OK) {
     rc = loadLocalRead(s, p);
-    if (own) {
-      if (rc == SQLITE_OK) rc = memExecPrintf(s->db, "COMMIT");
-      if (rc != SQLITE_OK) memExecPrintf(s->db, "ROLLBACK");
-    }
+    if (rc == SQLITE_OK) rc = memExecPrintf(s->db, "COMMIT");
+    if (rc != SQLITE_OK) memExecPrintf(s->db, "ROLLBACK");
   }
   sqlite3_finalize(p);
   return rc;
