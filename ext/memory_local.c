@@ -42,6 +42,7 @@ static void finalizeAll(LocalState *s) {
     }
     sqlite3_finalize(s->aCache[i].pStmt);
     sqlite3_free(s->aCache[i].zPlan);
+    memLocalPlanParamsFree(s->aCache[i].pParams);
     memset(&s->aCache[i], 0, sizeof(CachedStmt));
   }
 }
@@ -52,6 +53,7 @@ static int localInit(MemVtab *p, int isCreate, char **pzErr) {
   if (s == 0) return SQLITE_NOMEM;
   memset(s, 0, sizeof(*s));
   s->anyExpiring = -1;
+  s->isUtf8 = memDbIsUtf8(p->db);
   p->pState = s;
   if (!isCreate) return SQLITE_OK;
   rc = memLocalExec(p, p->zName, memSqlLocalTables, pzErr);
@@ -123,6 +125,7 @@ static int localDisconnect(sqlite3_vtab *pVtab) {
   LocalState *s = p->pState;
   if (s) {
     finalizeAll(s);
+    sqlite3_free(s->utf8Column.z);
     sqlite3_free(s);
     p->pState = 0;
   }
@@ -187,21 +190,22 @@ static int localRename(sqlite3_vtab *pVtab, const char *zNew) {
 ** it, else a fresh one, cached in a free slot when there is one. *ppSlot is
 ** the slot the cursor now holds, or 0 when the statement is its own. */
 static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
-                         sqlite3_stmt **ppStmt, CachedStmt **ppSlot) {
+                         LocalCursor *pCur) {
   LocalState *s = p->pState;
   CachedStmt *slot = 0;
-  char *zSql;
+  char *zSql, *zPlanCopy;
   int i, rc, inCache = 0;
   if (zPlan == 0) zPlan = "";
-  *ppSlot = 0;
+  pCur->pSlot = 0;
   for (i = 0; i < STMT_CACHE_SIZE; i++) {
     CachedStmt *c = &s->aCache[i];
     if (c->pStmt && !c->stale && c->idxNum == idxNum &&
         strcmp(c->zPlan, zPlan) == 0) {
       if (!c->inUse) {
         c->inUse = 1;
-        *ppStmt = c->pStmt;
-        *ppSlot = c;
+        pCur->pStmt = c->pStmt;
+        pCur->pParams = c->pParams;
+        pCur->pSlot = c;
         return SQLITE_OK;
       }
       inCache = 1; /* held by another cursor (a self-join): use a fresh one */
@@ -209,25 +213,30 @@ static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
   }
   zSql = memLocalReadSql(p, idxNum, zPlan);
   if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, 0);
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &pCur->pStmt, 0);
   sqlite3_free(zSql);
-  if (rc != SQLITE_OK || inCache) return rc;
+  if (rc != SQLITE_OK) return rc;
+  pCur->pParams = memLocalPlanParams(pCur->pStmt);
+  if (pCur->pParams == 0) return SQLITE_NOMEM; /* cursorRelease finalizes */
+  if (inCache) return SQLITE_OK;
   /* Cache it in the next slot no cursor holds, if any. */
   for (i = 0; i < STMT_CACHE_SIZE && slot == 0; i++) {
     CachedStmt *c = &s->aCache[(s->iNextEvict + i) % STMT_CACHE_SIZE];
     if (!c->inUse) slot = c;
   }
   if (slot == 0) return SQLITE_OK;
+  zPlanCopy = sqlite3_mprintf("%s", zPlan);
+  if (zPlanCopy == 0) return SQLITE_OK; /* stays the cursor's own */
   s->iNextEvict = (int)(slot - s->aCache + 1) % STMT_CACHE_SIZE;
   sqlite3_finalize(slot->pStmt);
   sqlite3_free(slot->zPlan);
-  slot->pStmt = 0;
-  slot->zPlan = sqlite3_mprintf("%s", zPlan);
-  if (slot->zPlan == 0) return SQLITE_OK; /* stays the cursor's own */
+  memLocalPlanParamsFree(slot->pParams);
+  slot->zPlan = zPlanCopy;
   slot->idxNum = idxNum;
-  slot->pStmt = *ppStmt;
+  slot->pStmt = pCur->pStmt;
+  slot->pParams = pCur->pParams;
   slot->inUse = 1;
-  *ppSlot = slot;
+  pCur->pSlot = slot;
   return SQLITE_OK;
 }
 
@@ -245,16 +254,20 @@ static void cursorRelease(LocalCursor *c) {
   if (c->pSlot && c->pSlot->stale) {
     sqlite3_finalize(c->pStmt);
     sqlite3_free(c->pSlot->zPlan);
+    memLocalPlanParamsFree(c->pSlot->pParams);
     memset(c->pSlot, 0, sizeof(CachedStmt));
   } else if (c->pSlot) {
+    /* The bindings stay: every parameter is bound anew before the next
+    ** run, and a text one points at the slot's own copy (pParams). */
     sqlite3_reset(c->pStmt);
-    sqlite3_clear_bindings(c->pStmt);
     c->pSlot->inUse = 0;
   } else {
     sqlite3_finalize(c->pStmt);
+    memLocalPlanParamsFree(c->pParams);
   }
   c->pStmt = 0;
   c->pSlot = 0;
+  c->pParams = 0;
   sqlite3_free(c->zQuery);
   c->zQuery = 0;
 }
@@ -347,7 +360,7 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     ** lookup loop once per lookup): the cursor keeps its statement and
     ** only binds it anew, without a cache lookup. */
     sqlite3_reset(c->pStmt);
-    rc = memLocalBindPlan(c->pStmt, argc, argv);
+    rc = memLocalBindPlan(c->pStmt, c->pParams, argc, argv);
     if (rc == SQLITE_OK && (idxNum & PLAN_AS_OF)) c->asOf = sqlite3_value_double(argv[0]);
     if (rc == SQLITE_OK) return localNext(pCur);
     return filterError(c, rc, argc, argv);
@@ -377,10 +390,10 @@ static int localFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     rc = memLocalAnyExpiring(p, &any);
     if (!any) planIdxNum |= PLAN_NO_EXPIRY;
   }
-  if (rc == SQLITE_OK) rc = planStatement(p, planIdxNum, idxStr, &c->pStmt, &c->pSlot);
+  if (rc == SQLITE_OK) rc = planStatement(p, planIdxNum, idxStr, c);
   c->idxNum = idxNum;
   c->zPlan = idxStr;
-  if (rc == SQLITE_OK) rc = memLocalBindPlan(c->pStmt, argc, argv);
+  if (rc == SQLITE_OK) rc = memLocalBindPlan(c->pStmt, c->pParams, argc, argv);
   if (rc == SQLITE_OK && (idxNum & PLAN_SEARCH)) {
     c->zQuery = memLocalSearchQuery(c->pStmt, argc, argv);
   }
@@ -425,7 +438,8 @@ static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   if (i != MEM_COL_NAMESPACE && i != MEM_COL_KEY && sqlite3_vtab_nochange(ctx)) {
     return SQLITE_OK;
   }
-  memResultColumn(ctx, c->pStmt, iSel);
+  LocalState *s = ((MemVtab *)pCur->pVtab)->pState;
+  memResultColumn(ctx, c->pStmt, iSel, s->isUtf8 ? &s->utf8Column : 0);
   return SQLITE_OK;
 }
 

@@ -51,6 +51,9 @@ enum {
   W_COUNT
 };
 
+/* How xFilter binds a plan's parameters (memory_local_plan.c). */
+typedef struct MemPlanParams MemPlanParams;
+
 /* A prepared read statement, kept across queries. A cursor that takes one
 ** marks it inUse until it lets go (cursorRelease): a statement at its end
 ** is no longer "busy" to SQLite, but its cursor may still reset it. */
@@ -61,6 +64,7 @@ typedef struct CachedStmt {
                      ** cursor finishes with it, then it is finalized */
   char *zPlan;
   sqlite3_stmt *pStmt;
+  MemPlanParams *pParams; /* how to bind pStmt's parameters */
 } CachedStmt;
 
 /* Statements that keep the search index ("<name>_search") equal to the rows
@@ -89,12 +93,15 @@ typedef struct LocalState {
   ** table where nothing expires then pays one look per transaction, not
   ** one per written row. */
   int anyExpiring;
+  int isUtf8;          /* the connection's text is UTF-8 */
+  MemBuffer utf8Column; /* memResultColumn's, when it is */
 } LocalState;
 
 typedef struct LocalCursor {
   sqlite3_vtab_cursor base;
   sqlite3_stmt *pStmt;
   CachedStmt *pSlot; /* where pStmt is cached, or 0: finalize it on close */
+  MemPlanParams *pParams; /* pStmt's (the slot's, or the cursor's own) */
   int eof;
   char *zQuery;      /* the MATCH query of a search, for error messages */
   int idxNum;        /* the plan pStmt runs: xFilter's idxNum and idxStr */
@@ -117,7 +124,10 @@ typedef struct LocalCursor {
 /* memory_local_plan.c */
 int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);
 char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan);
-int memLocalBindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv);
+MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt); /* 0: out of memory */
+void memLocalPlanParamsFree(MemPlanParams *pParams);
+int memLocalBindPlan(sqlite3_stmt *pStmt, MemPlanParams *pParams, int argc,
+                     sqlite3_value **argv);
 char *memLocalSearchQuery(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv);
 
 /* memory_local_schema.c: the objects beside "<name>_data" */

@@ -358,42 +358,109 @@ static int bindPatternBound(sqlite3_stmt *pStmt, int iParam, sqlite3_value *v,
   return sqlite3_bind_text(pStmt, iParam, zBuf, nPrefix, SQLITE_TRANSIENT);
 }
 
-int memLocalBindPlan(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv) {
-  int i, n = sqlite3_bind_parameter_count(pStmt), rc = SQLITE_OK;
-  for (i = 1; i <= n && rc == SQLITE_OK; i++) {
-    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
-    int iArg;
-    if (zName == 0 || zName[0] != ':') return SQLITE_ERROR;
+/* How to fill each parameter of a plan's statement, read from the
+** parameters' names once per statement rather than on every xFilter. */
+struct MemPlanParams {
+  int nParam;
+  struct PlanParam {
+    char cKind;  /* 'a' (also :mN), 'i' (:inN), 'l' / 'g' (a pattern's
+                 ** bound), 't' (as_of), 'n' (:now) */
+    char isUpper; /* the upper bound of a pattern (:llN / :ghN ...) */
+    int iArg;     /* argv[iArg - 1] */
+    char *zCopy;  /* text argument copied here and bound SQLITE_STATIC:
+                  ** no allocation per lookup once it is big enough */
+    int nCopy;
+  } aParam[1];
+};
+
+MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt) {
+  int i, n = sqlite3_bind_parameter_count(pStmt);
+  MemPlanParams *pParams =
+      sqlite3_malloc64(sizeof(MemPlanParams) + (n > 0 ? n : 0) * sizeof(struct PlanParam));
+  if (pParams == 0) return 0;
+  memset(pParams, 0, sizeof(MemPlanParams) + (n > 0 ? n : 0) * sizeof(struct PlanParam));
+  pParams->nParam = n;
+  for (i = 0; i < n; i++) {
+    struct PlanParam *pp = &pParams->aParam[i];
+    const char *zName = sqlite3_bind_parameter_name(pStmt, i + 1);
+    /* Any other name is refused when binding (cKind 0). */
+    if (zName == 0 || zName[0] != ':') continue;
     zName++;
-    if (zName[0] == 'a') {
-      iArg = atoi(zName + 1);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = sqlite3_bind_value(pStmt, i, argv[iArg - 1]);
+    if (zName[0] == 'a' || zName[0] == 'm' || zName[0] == 't') {
+      pp->cKind = zName[0] == 't' ? 't' : 'a';
+      pp->iArg = atoi(zName + 1);
     } else if (zName[0] == 'i' && zName[1] == 'n') {
-      iArg = atoi(zName + 2);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = bindInList(pStmt, i, argv[iArg - 1]);
+      pp->cKind = 'i';
+      pp->iArg = atoi(zName + 2);
     } else if ((zName[0] == 'l' || zName[0] == 'g') &&
                (zName[1] == 'l' || zName[1] == 'h')) {
-      iArg = atoi(zName + 2);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = bindPatternBound(pStmt, i, argv[iArg - 1], zName[0], zName[1] == 'h');
-    } else if (zName[0] == 'm') {
-      iArg = atoi(zName + 1);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      rc = sqlite3_bind_value(pStmt, i, argv[iArg - 1]);
-    } else if (zName[0] == 't') {
-      /* as_of: a time, a number; anything else would compare as text. */
-      int t;
-      iArg = atoi(zName + 1);
-      if (iArg < 1 || iArg > argc) return SQLITE_ERROR;
-      t = sqlite3_value_numeric_type(argv[iArg - 1]);
-      if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) return SQLITE_MISMATCH;
-      rc = sqlite3_bind_double(pStmt, i, sqlite3_value_double(argv[iArg - 1]));
+      pp->cKind = zName[0];
+      pp->isUpper = zName[1] == 'h';
+      pp->iArg = atoi(zName + 2);
     } else if (strcmp(zName, "now") == 0) {
-      rc = sqlite3_bind_double(pStmt, i, memNow());
-    } else {
-      return SQLITE_ERROR;
+      pp->cKind = 'n';
+    }
+  }
+  return pParams;
+}
+
+void memLocalPlanParamsFree(MemPlanParams *pParams) {
+  int i;
+  if (pParams == 0) return;
+  for (i = 0; i < pParams->nParam; i++) sqlite3_free(pParams->aParam[i].zCopy);
+  sqlite3_free(pParams);
+}
+
+/* Bind text argument v to parameter iParam through pp's own copy. The
+** statement keeps pointing at the copy until it is bound again, so the
+** copy lives as long as the statement (it is freed after finalize). */
+static int bindTextCopy(sqlite3_stmt *pStmt, int iParam, struct PlanParam *pp,
+                        sqlite3_value *v) {
+  const unsigned char *z = sqlite3_value_text(v);
+  int n = sqlite3_value_bytes(v);
+  if (z == 0) return sqlite3_bind_value(pStmt, iParam, v); /* out of memory */
+  if (n + 1 > pp->nCopy) {
+    char *zNew = sqlite3_realloc64(pp->zCopy, (sqlite3_uint64)n + 1);
+    if (zNew == 0) return SQLITE_NOMEM;
+    pp->zCopy = zNew;
+    pp->nCopy = n + 1;
+  }
+  memcpy(pp->zCopy, z, (size_t)n + 1);
+  return sqlite3_bind_text(pStmt, iParam, pp->zCopy, n, SQLITE_STATIC);
+}
+
+int memLocalBindPlan(sqlite3_stmt *pStmt, MemPlanParams *pParams, int argc,
+                     sqlite3_value **argv) {
+  int i, rc = SQLITE_OK;
+  for (i = 0; i < pParams->nParam && rc == SQLITE_OK; i++) {
+    struct PlanParam *pp = &pParams->aParam[i];
+    sqlite3_value *v;
+    if (pp->cKind == 'n') {
+      rc = sqlite3_bind_double(pStmt, i + 1, memNow());
+      continue;
+    }
+    if (pp->cKind == 0 || pp->iArg < 1 || pp->iArg > argc) return SQLITE_ERROR;
+    v = argv[pp->iArg - 1];
+    switch (pp->cKind) {
+      case 'a':
+        rc = sqlite3_value_type(v) == SQLITE_TEXT
+                 ? bindTextCopy(pStmt, i + 1, pp, v)
+                 : sqlite3_bind_value(pStmt, i + 1, v);
+        break;
+      case 'i':
+        rc = bindInList(pStmt, i + 1, v);
+        break;
+      case 'l':
+      case 'g':
+        rc = bindPatternBound(pStmt, i + 1, v, pp->cKind, pp->isUpper);
+        break;
+      default: { /* 't' */
+        /* as_of: a time, a number; anything else would compare as text. */
+        int t = sqlite3_value_numeric_type(v);
+        if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) return SQLITE_MISMATCH;
+        rc = sqlite3_bind_double(pStmt, i + 1, sqlite3_value_double(v));
+        break;
+      }
     }
   }
   return rc;

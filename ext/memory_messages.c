@@ -224,7 +224,7 @@ static int msgColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   MsgCursor *c = (MsgCursor *)pCur;
   if (c->isFast) return fastColumn(c, ctx, i);
   if (i < MSG_COL_VALUE) {
-    memResultColumn(ctx, c->pStmt, i);
+    memResultColumn(ctx, c->pStmt, i, 0);
   }
   return SQLITE_OK;
 }

@@ -4,6 +4,7 @@
 #include "memory_util.h"
 
 #include <stdarg.h>
+#include <string.h>
 #include <time.h>
 
 void memSetError(sqlite3_vtab *pVtab, const char *zFormat, ...) {
@@ -78,7 +79,8 @@ double memNow(void) {
 ** connection's mutex; the value's own accessors do not). The value is
 ** "unprotected" in SQLite's terms, which is safe here: the callers run in
 ** a callback of a statement of the same connection, which holds its mutex. */
-void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i) {
+void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i,
+                     MemBuffer *pUtf8) {
   sqlite3_value *v = sqlite3_column_value(pStmt, i);
   switch (sqlite3_value_type(v)) {
     case SQLITE_INTEGER:
@@ -88,9 +90,35 @@ void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i) {
       sqlite3_result_double(ctx, sqlite3_value_double(v));
       break;
     case SQLITE_TEXT: {
-      /* Text first, then its length: the length of the text form. */
-      const unsigned char *z = sqlite3_value_text(v);
-      sqlite3_result_text(ctx, (const char *)z, sqlite3_value_bytes(v),
+      const unsigned char *z;
+      int n;
+      if (pUtf8 == 0) {
+        /* Text first (converted), then its length: the text form's. */
+        z = sqlite3_value_text(v);
+        sqlite3_result_text(ctx, (const char *)z, sqlite3_value_bytes(v),
+                            SQLITE_TRANSIENT);
+        break;
+      }
+      /* UTF-8 already: take the bytes as they are (sqlite3_value_text()
+      ** would copy a column read in place from its page, only to add a
+      ** NUL). Hand them over NUL-terminated with length -1, the one way
+      ** SQLite then knows the result is terminated: given a length, it
+      ** copies again the first time anyone reads the text (Python does,
+      ** and so does length()). Text with a NUL inside keeps its length. */
+      z = sqlite3_value_blob(v);
+      n = sqlite3_value_bytes(v);
+      if (n + 1 > pUtf8->nAlloc) {
+        char *zNew = sqlite3_realloc64(pUtf8->z, (sqlite3_uint64)n + 1);
+        if (zNew == 0) {
+          sqlite3_result_error_nomem(ctx);
+          break;
+        }
+        pUtf8->z = zNew;
+        pUtf8->nAlloc = n + 1;
+      }
+      if (n > 0) memcpy(pUtf8->z, z, (size_t)n);
+      pUtf8->z[n] = 0;
+      sqlite3_result_text(ctx, pUtf8->z, strlen(pUtf8->z) == (size_t)n ? -1 : n,
                           SQLITE_TRANSIENT);
       break;
     }
@@ -102,6 +130,18 @@ void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i) {
     default:
       break; /* NULL is the default result */
   }
+}
+
+int memDbIsUtf8(sqlite3 *db) {
+  sqlite3_stmt *pStmt = 0;
+  int isUtf8 = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA encoding", -1, &pStmt, 0) == SQLITE_OK &&
+      sqlite3_step(pStmt) == SQLITE_ROW) {
+    const char *z = (const char *)sqlite3_column_text(pStmt, 0);
+    isUtf8 = z && strcmp(z, "UTF-8") == 0;
+  }
+  sqlite3_finalize(pStmt);
+  return isUtf8;
 }
 
 void *memRoomForOne(void *a, int n, int *pnAlloc, size_t sz) {

@@ -36,8 +36,18 @@ void memSetTestClock(double t);
 
 /* Return column i of a stepped statement as the result of ctx, keeping its
 ** type. Cheaper than sqlite3_result_value(ctx, sqlite3_column_value(..)),
-** which copies the value into a fresh allocation on every call in 3.40. */
-void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i);
+** which copies the value into a fresh allocation on every call in 3.40.
+** pUtf8: when the connection's text is UTF-8 (memDbIsUtf8), a buffer kept
+** between calls (text is copied through it); otherwise 0. */
+typedef struct MemBuffer {
+  char *z;
+  int nAlloc;
+} MemBuffer;
+void memResultColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt, int i,
+                     MemBuffer *pUtf8);
+
+/* Is db's text encoding UTF-8? (0 when it cannot tell: the safe answer.) */
+int memDbIsUtf8(sqlite3 *db);
 
 /* Room for one more element in an array of *pnAlloc elements of sz bytes,
 ** n of them used: the array, possibly moved, or 0 when out of memory (the
