@@ -216,7 +216,7 @@ static int planStatement(MemVtab *p, int idxNum, const char *zPlan,
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &pCur->pStmt, 0);
   sqlite3_free(zSql);
   if (rc != SQLITE_OK) return rc;
-  pCur->pParams = memLocalPlanParams(pCur->pStmt);
+  pCur->pParams = memLocalPlanParams(pCur->pStmt, s->isUtf8);
   if (pCur->pParams == 0) return SQLITE_NOMEM; /* cursorRelease finalizes */
   if (inCache) return SQLITE_OK;
   /* Cache it in the next slot no cursor holds, if any. */

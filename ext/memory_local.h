@@ -124,7 +124,8 @@ typedef struct LocalCursor {
 /* memory_local_plan.c */
 int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);
 char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan);
-MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt); /* 0: out of memory */
+/* 0: out of memory. isUtf8: LocalState's. */
+MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt, int isUtf8);
 void memLocalPlanParamsFree(MemPlanParams *pParams);
 int memLocalBindPlan(sqlite3_stmt *pStmt, MemPlanParams *pParams, int argc,
                      sqlite3_value **argv);

@@ -361,6 +361,7 @@ static int bindPatternBound(sqlite3_stmt *pStmt, int iParam, sqlite3_value *v,
 /* How to fill each parameter of a plan's statement, read from the
 ** parameters' names once per statement rather than on every xFilter. */
 struct MemPlanParams {
+  int isUtf8; /* the connection's text is UTF-8: text is copied as is */
   int nParam;
   struct PlanParam {
     char cKind;  /* 'a' (also :mN), 'i' (:inN), 'l' / 'g' (a pattern's
@@ -373,13 +374,14 @@ struct MemPlanParams {
   } aParam[1];
 };
 
-MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt) {
+MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt, int isUtf8) {
   int i, n = sqlite3_bind_parameter_count(pStmt);
   MemPlanParams *pParams =
       sqlite3_malloc64(sizeof(MemPlanParams) + (n > 0 ? n : 0) * sizeof(struct PlanParam));
   if (pParams == 0) return 0;
   memset(pParams, 0, sizeof(MemPlanParams) + (n > 0 ? n : 0) * sizeof(struct PlanParam));
   pParams->nParam = n;
+  pParams->isUtf8 = isUtf8;
   for (i = 0; i < n; i++) {
     struct PlanParam *pp = &pParams->aParam[i];
     const char *zName = sqlite3_bind_parameter_name(pStmt, i + 1);
@@ -415,17 +417,21 @@ void memLocalPlanParamsFree(MemPlanParams *pParams) {
 ** statement keeps pointing at the copy until it is bound again, so the
 ** copy lives as long as the statement (it is freed after finalize). */
 static int bindTextCopy(sqlite3_stmt *pStmt, int iParam, struct PlanParam *pp,
-                        sqlite3_value *v) {
-  const unsigned char *z = sqlite3_value_text(v);
+                        int isUtf8, sqlite3_value *v) {
+  /* UTF-8 text is taken as it is: sqlite3_value_text() would first copy
+  ** text bound without its NUL (Python binds so) only to add one. */
+  const unsigned char *z = isUtf8 ? sqlite3_value_blob(v) : sqlite3_value_text(v);
   int n = sqlite3_value_bytes(v);
-  if (z == 0) return sqlite3_bind_value(pStmt, iParam, v); /* out of memory */
+  if (z == 0 && n == 0) z = (const unsigned char *)"";
+  if (z == 0) return SQLITE_NOMEM;
   if (n + 1 > pp->nCopy) {
     char *zNew = sqlite3_realloc64(pp->zCopy, (sqlite3_uint64)n + 1);
     if (zNew == 0) return SQLITE_NOMEM;
     pp->zCopy = zNew;
     pp->nCopy = n + 1;
   }
-  memcpy(pp->zCopy, z, (size_t)n + 1);
+  memcpy(pp->zCopy, z, (size_t)n);
+  pp->zCopy[n] = 0;
   return sqlite3_bind_text(pStmt, iParam, pp->zCopy, n, SQLITE_STATIC);
 }
 
@@ -444,7 +450,7 @@ int memLocalBindPlan(sqlite3_stmt *pStmt, MemPlanParams *pParams, int argc,
     switch (pp->cKind) {
       case 'a':
         rc = sqlite3_value_type(v) == SQLITE_TEXT
-                 ? bindTextCopy(pStmt, i + 1, pp, v)
+                 ? bindTextCopy(pStmt, i + 1, pp, pParams->isUtf8, v)
                  : sqlite3_bind_value(pStmt, i + 1, v);
         break;
       case 'i':
