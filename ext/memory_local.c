@@ -438,8 +438,11 @@ static int localColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i) {
   if (i != MEM_COL_NAMESPACE && i != MEM_COL_KEY && sqlite3_vtab_nochange(ctx)) {
     return SQLITE_OK;
   }
-  LocalState *s = ((MemVtab *)pCur->pVtab)->pState;
-  memResultColumn(ctx, c->pStmt, iSel, s->isUtf8 ? &s->utf8Column : 0);
+  iSel = memLocalPlanColumn(c->pParams, iSel);
+  if (iSel >= 0) {
+    LocalState *s = ((MemVtab *)pCur->pVtab)->pState;
+    memResultColumn(ctx, c->pStmt, iSel, s->isUtf8 ? &s->utf8Column : 0);
+  }
   return SQLITE_OK;
 }
 

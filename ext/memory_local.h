@@ -109,7 +109,9 @@ typedef struct LocalCursor {
   double asOf;       /* an as_of plan's time (the as_of column reads it) */
 } LocalCursor;
 
-/* Columns of the cursor's SELECT; see readSql(). */
+/* Columns a cursor's SELECT may have (memLocalReadSql): the id always, as
+** its first; the others only when the query uses them, found through
+** memLocalPlanColumn(). */
 #define SEL_ID 0
 #define SEL_NAMESPACE 1
 #define SEL_KEY 2
@@ -118,6 +120,7 @@ typedef struct LocalCursor {
 #define SEL_CREATED_AT 5
 #define SEL_RANK 6
 #define SEL_EXPIRES_AT 7
+#define SEL_COUNT 8
 
 #define TODAY_SQL "CAST(julianday('now') - 2440587.5 AS INTEGER)"
 
@@ -127,6 +130,8 @@ char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan);
 /* 0: out of memory. isUtf8: LocalState's. */
 MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt, int isUtf8);
 void memLocalPlanParamsFree(MemPlanParams *pParams);
+/* The statement's column holding SEL_* iSel, or -1 (not selected: NULL). */
+int memLocalPlanColumn(const MemPlanParams *pParams, int iSel);
 int memLocalBindPlan(sqlite3_stmt *pStmt, MemPlanParams *pParams, int argc,
                      sqlite3_value **argv);
 char *memLocalSearchQuery(sqlite3_stmt *pStmt, int argc, sqlite3_value **argv);

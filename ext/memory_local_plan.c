@@ -224,7 +224,7 @@ int memLocalBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 /* The backing SELECT of a plan; columns in the order of SEL_*. */
 char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan) {
   char *zFrom, *zSql;
-#define COLUMN_IF_USED(COL, NAME) ((idxNum & (1 << (COL))) ? NAME : "NULL")
+#define COLUMN_IF_USED(COL, NAME) ((idxNum & (1 << (COL))) ? NAME : "")
   if (idxNum & PLAN_AS_OF) {
     zFrom = sqlite3_mprintf("\"%w\".\"%w_versions\" AS d", p->zSchema, p->zName);
   } else if (idxNum & PLAN_SEARCH) {
@@ -236,15 +236,20 @@ char *memLocalReadSql(MemVtab *p, int idxNum, const char *zPlan) {
     zFrom = sqlite3_mprintf("\"%w\".\"%w_data\" AS d", p->zSchema, p->zName);
   }
   if (zFrom == 0) return 0;
+  /* Only the columns the query uses (plus the id, for xRowid): each one
+  ** more is an opcode per row. memLocalPlanParams() maps them back by
+  ** name. */
   zSql = sqlite3_mprintf(
-      "SELECT d.id, %s, %s, %s, %s, %s, %s, %s FROM %s %s",
-      COLUMN_IF_USED(MEM_COL_NAMESPACE, "d.namespace"),
-      COLUMN_IF_USED(MEM_COL_KEY, "d.key"), COLUMN_IF_USED(MEM_COL_VALUE, "d.value"),
-      COLUMN_IF_USED(MEM_COL_UPDATED_AT, "d.updated_at"),
-      COLUMN_IF_USED(MEM_COL_CREATED_AT, "d.created_at"),
-      (idxNum & PLAN_SEARCH) && (idxNum & (1 << MEM_COL_RANK)) ? "rank" : "NULL",
-      p->settings.format >= 3 ? COLUMN_IF_USED(MEM_COL_EXPIRES_AT, "d.expires_at")
-                              : "NULL",
+      "SELECT d.id AS id%s%s%s%s%s%s%s FROM %s %s",
+      COLUMN_IF_USED(MEM_COL_NAMESPACE, ", d.namespace AS namespace"),
+      COLUMN_IF_USED(MEM_COL_KEY, ", d.key AS key"),
+      COLUMN_IF_USED(MEM_COL_VALUE, ", d.value AS value"),
+      COLUMN_IF_USED(MEM_COL_UPDATED_AT, ", d.updated_at AS updated_at"),
+      COLUMN_IF_USED(MEM_COL_CREATED_AT, ", d.created_at AS created_at"),
+      (idxNum & PLAN_SEARCH) && (idxNum & (1 << MEM_COL_RANK)) ? ", rank AS rank" : "",
+      p->settings.format >= 3
+          ? COLUMN_IF_USED(MEM_COL_EXPIRES_AT, ", d.expires_at AS expires_at")
+          : "",
       zFrom, strcmp(zPlan, "SCAN") == 0 ? "" : zPlan);
 #undef COLUMN_IF_USED
   sqlite3_free(zFrom);
@@ -362,6 +367,8 @@ static int bindPatternBound(sqlite3_stmt *pStmt, int iParam, sqlite3_value *v,
 ** parameters' names once per statement rather than on every xFilter. */
 struct MemPlanParams {
   int isUtf8; /* the connection's text is UTF-8: text is copied as is */
+  signed char aCol[SEL_COUNT]; /* the statement's column for each SEL_*,
+                               ** or -1: not selected, read as NULL */
   int nParam;
   struct PlanParam {
     char cKind;  /* 'a' (also :mN), 'i' (:inN), 'l' / 'g' (a pattern's
@@ -374,6 +381,26 @@ struct MemPlanParams {
   } aParam[1];
 };
 
+/* Which of the statement's columns is each SEL_*, by the names
+** memLocalReadSql() gives them. */
+static void planColumns(sqlite3_stmt *pStmt, signed char *aCol) {
+  static const char *const azSel[SEL_COUNT] = {
+      "id", "namespace", "key", "value", "updated_at", "created_at", "rank",
+      "expires_at"};
+  int i, j, n = sqlite3_column_count(pStmt);
+  for (j = 0; j < SEL_COUNT; j++) aCol[j] = -1;
+  for (i = 0; i < n; i++) {
+    const char *zName = sqlite3_column_name(pStmt, i);
+    for (j = 0; zName && j < SEL_COUNT; j++) {
+      if (strcmp(zName, azSel[j]) == 0) aCol[j] = (signed char)i;
+    }
+  }
+}
+
+int memLocalPlanColumn(const MemPlanParams *pParams, int iSel) {
+  return pParams->aCol[iSel];
+}
+
 MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt, int isUtf8) {
   int i, n = sqlite3_bind_parameter_count(pStmt);
   MemPlanParams *pParams =
@@ -382,6 +409,7 @@ MemPlanParams *memLocalPlanParams(sqlite3_stmt *pStmt, int isUtf8) {
   memset(pParams, 0, sizeof(MemPlanParams) + (n > 0 ? n : 0) * sizeof(struct PlanParam));
   pParams->nParam = n;
   pParams->isUtf8 = isUtf8;
+  planColumns(pStmt, pParams->aCol);
   for (i = 0; i < n; i++) {
     struct PlanParam *pp = &pParams->aParam[i];
     const char *zName = sqlite3_bind_parameter_name(pStmt, i + 1);
