@@ -127,3 +127,18 @@ def test_a_join_rebinding_one_cursor_finds_every_row(tmp_path):
     assert conn.execute(q.format(t="mem")).fetchall() == \
         conn.execute(q.format(t="mem_data")).fetchall()
     conn.close()
+
+
+def test_a_parameter_read_for_the_plan_is_still_text_to_the_query(mem):
+    """Binding reads a text argument's bytes in place (sqlite3_value_blob),
+    which marks SQLite's register as a blob too: the query must still see
+    the same text after the lookup, in every use of it."""
+    mem.execute("INSERT INTO mem(namespace, key, value) VALUES ('n', 'k', '1')")
+    assert mem.execute(
+        "SELECT value, typeof(?1), ?1 || 'x', quote(?1), ?1 = 'k', length(?1), "
+        "hex(?1) FROM mem WHERE namespace = 'n' AND key = ?1", ("k",)).fetchall() \
+        == [("1", "text", "kx", "'k'", 1, 1, "6B")]
+    assert mem.execute(
+        "SELECT value, typeof(p.k), quote(p.k), p.k = 'k' FROM (SELECT 'k' AS k "
+        "UNION ALL SELECT 'k') AS p JOIN mem ON namespace = 'n' AND key = p.k"
+    ).fetchall() == [("1", "text", "'k'", 1)] * 2
