@@ -979,6 +979,59 @@ def remote_at_latency(bench):
             server.stop()
 
 
+# -- remote: how often the client wakes while it waits -------------------------
+
+POLL_READER = """
+import sqlite3, sys
+c = sqlite3.connect(":memory:", isolation_level=None)
+c.enable_load_extension(True)
+c.load_extension(sys.argv[1])
+c.execute(f"CREATE VIRTUAL TABLE hosted USING memory(remote='{sys.argv[2]}')")
+n = c.execute("SELECT count(value) FROM hosted WHERE namespace = 'polls'").fetchone()[0]
+assert n == int(sys.argv[3]), n
+"""
+POLL_SYSCALLS = ["poll", "ppoll", "epoll_wait", "epoll_pwait", "select", "pselect6"]
+
+
+@row("polls")
+def polls_per_request(bench):
+    """The system calls that wait (poll and its kin), counted by the kernel
+    (perf stat's syscall tracepoints) for a whole process that reads the
+    values of a namespace from a remote table, per HTTP request: a client
+    that spins while it waits makes many per request, one that sleeps a
+    few. Needs perf and permission to read the syscall tracepoints."""
+    n = 100 if bench.quick else 300
+    events = ",".join(f"syscalls:sys_enter_{c}" for c in POLL_SYSCALLS)
+    probe = subprocess.run(["perf", "stat", "-x", ",", "-e", events, "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        bench.note("poll counts not measured: `perf stat -e syscalls:...` failed "
+                   f"({probe.stderr.strip().splitlines()[-1:]})")
+        return
+    server = MemoryServer()
+    try:
+        populate(server, "polls", n)
+        for latency in (0, 10):
+            server.config(latency_ms=latency)
+            per_request = []
+            for _ in range(bench.rounds(expensive=True)):
+                run = subprocess.run(
+                    ["perf", "stat", "-x", ",", "-e", events, sys.executable, "-c",
+                     POLL_READER, EXT, server.url, str(n)],
+                    capture_output=True, text=True, timeout=120)
+                assert run.returncode == 0, run.stderr[-2000:]
+                count = sum(int(f[0]) for f in (line.split(",") for line in
+                                                run.stderr.splitlines())
+                            if len(f) > 2 and f[2].startswith("syscalls:") and f[0].isdigit())
+                per_request.append(count / (n + 1))  # the listing + n GETs
+            r = Spread(per_request)
+            bench.record(f"remote, {latency} ms per answer: poll-family system calls per "
+                         f"request while reading {n} values (perf stat, whole process)",
+                         f"{r.median:.1f}", r.text(lambda v: f"{v:.1f}"), None, None)
+    finally:
+        server.stop()
+
+
 # -- sync: memory_sync of a namespace with a few changes on each side -----------
 
 @row("sync")
