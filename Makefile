@@ -34,8 +34,9 @@ DEB_PACKAGES = gcc make sqlite3 libsqlite3-dev libcurl4-openssl-dev \
 , := ,
 # What `make bench` needs besides DEB_PACKAGES: nginx (TLS + HTTP/2 front),
 # wrk (reference load generator), httpx (the SDK pattern), openssl (the
-# test certificate), curl (the CPU-per-request baseline).
-BENCH_PACKAGES = nginx wrk python3-httpx openssl curl
+# test certificate), curl (the CPU-per-request baseline), linux-perf (the
+# kernel's count of the client's poll calls).
+BENCH_PACKAGES = nginx wrk python3-httpx openssl curl linux-perf
 
 .PHONY: all deps bench-deps demo test bench fuzz fuzz-deps fuzz-replay clean
 
