@@ -68,18 +68,20 @@ static int indexExists(MemVtab *p, const LocalIndex *x, int *pExists) {
   return memRowExistsPrintf(
       p->db, pExists,
       "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'index' AND "
-      "tbl_name = '%q_%q' AND instr(sql, %Q) > 0",
+      "tbl_name = '%q_%q' COLLATE NOCASE AND instr(sql, %Q) > 0",
       p->zSchema, p->zName, x->zTable, x->zBody);
 }
 
-/* Make index x of table p under the first free name. */
+/* Make index x of table p under the first free name (SQLite's names
+** ignore ASCII case: "T_expiry" is taken by a renamed table's "t_expiry"). */
 static int makeIndex(MemVtab *p, const LocalIndex *x) {
   sqlite3_stmt *pStmt;
   int rc = memPreparePrintf(
       p->db, &pStmt,
       "WITH RECURSIVE n(i, name) AS (VALUES (1, '%q_%q') UNION ALL "
       "SELECT i + 1, '%q_%q_' || (i + 1) FROM n) SELECT name FROM n WHERE "
-      "name NOT IN (SELECT name FROM \"%w\".sqlite_schema) LIMIT 1",
+      "lower(name) NOT IN (SELECT lower(name) FROM \"%w\".sqlite_schema) "
+      "LIMIT 1",
       p->zName, x->zSuffix, p->zName, x->zSuffix, p->zSchema);
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
@@ -109,7 +111,8 @@ int memLocalMakeIndexes(MemVtab *p, int withHistory) {
 int memLocalTableExists(MemVtab *p, const char *zSuffix, int *pExists) {
   return memRowExistsPrintf(
       p->db, pExists,
-      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_%q'",
+      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND "
+      "name = '%q_%q' COLLATE NOCASE",
       p->zSchema, p->zName, zSuffix);
 }
 

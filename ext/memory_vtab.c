@@ -131,6 +131,12 @@ static int memInit(sqlite3 *db, int argc, const char *const *argv,
   }
   p->pBackend = backendFor(&p->settings);
   rc = p->pBackend->xInit(p, isCreate, pzErr);
+  if (rc != SQLITE_OK && *pzErr == 0) {
+    /* Else SQLite says only "vtable constructor failed". */
+    *pzErr = sqlite3_mprintf("memory: cannot %s table '%s': %s",
+                             isCreate ? "create" : "open", p->zName,
+                             sqlite3_errmsg(db));
+  }
   if (rc != SQLITE_OK) goto error;
   if (!isCreate) upgradeIfOld(p);
   *ppVtab = &p->base;

@@ -492,3 +492,22 @@ def test_join_with_more_plans_than_cached_statements(mem):
     mem.execute("CREATE TABLE plain AS SELECT namespace, key, value, updated_at FROM mem")
     got = rows(mem, sql.format(t="mem"))
     assert got == rows(mem, sql.format(t="plain")) and len(got) == 48
+
+
+def test_a_new_table_whose_name_differs_only_in_case_from_a_renamed_one(db):
+    """Found by fuzz_sql: SQLite's names ignore ASCII case, so the renamed
+    table's index "t_expiry" holds the name "T_expiry" too. Creating "T"
+    failed with SQLite's bare "vtable constructor failed: T"."""
+    db.execute("CREATE VIRTUAL TABLE t USING memory")
+    db.execute("ALTER TABLE t RENAME TO t2")
+    db.execute('CREATE VIRTUAL TABLE "T" USING memory')
+    assert rows(db, "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' "
+                    "AND name LIKE '%expiry%' ORDER BY 1") == [
+        ("T_expiry_2", "T_data"), ("t_expiry", "t2_data")]
+    db.execute("INSERT INTO \"T\"(namespace, key, value, expires_at) "
+               "VALUES ('n', 'k', '1', 1)")
+    db.execute("INSERT INTO t2 VALUES ('n', 'k', '2', NULL)")
+    assert rows(db, 'SELECT value FROM "T"') == []       # expired
+    assert rows(db, "SELECT value FROM t2") == [("2",)]
+    for t in ('"T"', "t2"):
+        db.execute(f"INSERT INTO {t}({t}) VALUES ('integrity-check')")
